@@ -1,0 +1,120 @@
+# cryo: one GNU Makefile. `make` builds ./cryo, `make check` runs every test.
+#
+# Objects go under build/<variant>/ so the normal, ASan and fuzz builds never
+# mix. Only libc and the kernel headers are used.
+
+CC        = gcc
+CLANG     = clang
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	    -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS  = -Isrc -Itests -D_GNU_SOURCE -DCRYO_VERSION='"$(VERSION)"'
+BASEFLAGS = -std=gnu11 $(WARN) -MMD -MP
+VERSION  := $(shell cat VERSION)
+
+LIB_SRCS  := $(sort $(wildcard src/lib/*.c src/image/*.c src/objhash/*.c src/core/*.c \
+	       src/objects/*.c src/ptrace/*.c src/arch/x86_64/*.c))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+CLI_TESTS := $(sort $(wildcard tests/cli/*.sh))
+CORPUS    := tests/fuzz/corpus
+
+# $(call objs,VARIANT,SOURCES)
+objs = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+.PHONY: all check asan fuzz fuzz-run format format-fix lint clean demo corpus
+all: cryo
+
+# --- normal build -----------------------------------------------------------
+build/normal/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+cryo: $(call objs,normal,$(CLI_SRCS) $(LIB_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^
+
+build/normal/unit/%: build/normal/tests/unit/%.o $(call objs,normal,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^
+
+build/normal/fuzz-replay: $(call objs,normal,tests/fuzz/fuzz_reader.c tests/fuzz/replay.c $(LIB_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^
+
+UNIT_BINS := $(patsubst tests/unit/%.c,build/normal/unit/%,$(UNIT_SRCS))
+
+check: cryo $(UNIT_BINS) build/normal/fuzz-replay
+	CRYO=$(CURDIR)/cryo CORPUS=$(CURDIR)/$(CORPUS) REPLAY=$(CURDIR)/build/normal/fuzz-replay \
+	  prove --exec '' $(UNIT_BINS) tests/fuzz/replay.sh $(CLI_TESTS)
+
+# --- ASan + UBSan build of the tests ------------------------------------------
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+build/asan/cryo: $(call objs,asan,$(CLI_SRCS) $(LIB_SRCS))
+	$(CC) $(SANFLAGS) -o $@ $^
+
+build/asan/unit/%: build/asan/tests/unit/%.o $(call objs,asan,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^
+
+build/asan/fuzz-replay: $(call objs,asan,tests/fuzz/fuzz_reader.c tests/fuzz/replay.c $(LIB_SRCS))
+	$(CC) $(SANFLAGS) -o $@ $^
+
+ASAN_BINS := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRCS))
+
+asan: build/asan/cryo $(ASAN_BINS) build/asan/fuzz-replay
+	CRYO=$(CURDIR)/build/asan/cryo CORPUS=$(CURDIR)/$(CORPUS) \
+	  REPLAY=$(CURDIR)/build/asan/fuzz-replay \
+	  prove --exec '' $(ASAN_BINS) tests/fuzz/replay.sh $(CLI_TESTS)
+
+# --- libFuzzer build (clang) ----------------------------------------------------
+FUZZFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	    -DCRYO_FUZZING
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -Wall -Wextra -Werror $(FUZZFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz-reader: $(call objs,fuzz,tests/fuzz/fuzz_reader.c $(LIB_SRCS))
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^
+
+fuzz: build/fuzz/fuzz-reader
+
+# Run the fuzzer: `make fuzz-run FUZZ_SECONDS=600`. New inputs land in build/.
+FUZZ_SECONDS ?= 60
+fuzz-run: build/fuzz/fuzz-reader
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz-reader -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/corpus $(CORPUS)
+
+# --- style ----------------------------------------------------------------------
+STYLE_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	@clang-format --dry-run --Werror $(STYLE_SRCS) && echo "format: clean"
+
+format-fix:
+	clang-format -i $(STYLE_SRCS)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Isrc -Itests \
+	  src tests && echo "lint: clean"
+
+# --- the README's demonstration ---------------------------------------------------
+demo: cryo
+	./tests/demo.sh
+
+clean:
+	rm -rf build cryo
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# Regenerates the seed corpus from the test image builder.
+corpus: $(call objs,normal,tests/fuzz/gen_corpus.c $(LIB_SRCS))
+	$(CC) $(CFLAGS) -o build/normal/gen-corpus $^
+	build/normal/gen-corpus $(CORPUS)
+.SECONDARY:

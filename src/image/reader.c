@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The validating reader. Two passes over (buf, len):
+ *
+ * 1. Framing: walk the records, check each header, length and padding, the
+ *    image header (magic, version, architecture, page size) and the trailer
+ *    (last, record count, CRC32C of all metadata bytes). Corruption is
+ *    caught here, before any field is interpreted.
+ * 2. Semantics: copy the payloads out of BUF and check every field of every
+ *    record in image order, with the objref table: an objref is defined once,
+ *    before use, and every reference names the kind it expects.
+ *
+ * Page data CRCs are checked last (or deferred, see reader.h).
+ */
+#include "image/reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/crc32c.h"
+#include "lib/util.h"
+#include "objhash/objhash.h"
+
+struct span {
+	uint64_t start, end;
+	uint32_t kind;
+};
+
+/* What pass 2 remembers about one objref while it walks the image. */
+struct obj_state {
+	/* mm: its VMAs (ascending) and where its page data has reached */
+	struct span *vmas;
+	size_t nr_vmas, cap_vmas;
+	uint64_t pages_end;
+	bool pages_started;
+	/* fdtable: fds seen so far, the last one; task: objs seen */
+	uint32_t count;
+	int32_t last_fd;
+	bool alive;
+};
+
+struct parser {
+	const unsigned char *buf;
+	uint64_t len;
+	unsigned int flags;
+	struct image *img;
+	struct image_error *err;
+	struct image_record *rec; /* the record being checked */
+	struct obj_state *state;  /* indexed by objref */
+	uint32_t max_objref;      /* objrefs above this cannot be defined */
+	bool tasks_done;          /* a record other than REC_TASK came after the tasks */
+	bool root_seen;
+};
+
+struct rec_rule {
+	uint32_t type;
+	const char *name;
+	uint32_t fixed_len; /* the struct */
+	bool variable;      /* a variable part may follow the struct */
+	int (*check)(struct parser *p, const void *payload);
+};
+
+__attribute__((format(printf, 4, 5))) static int fail_at(struct image_error *err, uint64_t offset,
+							 uint32_t type, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->offset = offset;
+	err->rec_type = type;
+	va_start(ap, fmt);
+	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+#define fail(p, ...) fail_at((p)->err, (p)->rec->offset, (p)->rec->type, __VA_ARGS__)
+
+/* --- objrefs -------------------------------------------------------------------- */
+
+static const char *kind_name(uint32_t kind)
+{
+	return obj_kind_name((enum obj_kind)kind);
+}
+
+static int def_obj(struct parser *p, uint32_t objref, enum obj_kind kind)
+{
+	struct image *img = p->img;
+
+	if (objref == 0)
+		return fail(p, "objref 0 cannot name a %s", kind_name(kind));
+	if (objref > p->max_objref)
+		return fail(p, "objref %u out of range (the image has %u records)", objref,
+			    p->max_objref);
+	if (img->objs[objref].kind != OBJ_NONE)
+		return fail(p, "objref %u defined twice (first at record %u)", objref,
+			    img->objs[objref].rec);
+	img->objs[objref].kind = kind;
+	img->objs[objref].rec = (uint32_t)(p->rec - img->recs);
+	if (objref >= img->nr_objs)
+		img->nr_objs = objref + 1;
+	return 0;
+}
+
+/* A reference: 0 is accepted only when OPTIONAL. */
+static int ref_obj(struct parser *p, uint32_t objref, enum obj_kind kind, bool optional,
+		   const char *field)
+{
+	uint32_t have;
+
+	if (objref == 0)
+		return optional ? 0 : fail(p, "%s: objref missing (0), expected a %s", field,
+					   kind_name(kind));
+	if (objref > p->max_objref)
+		return fail(p, "%s: objref %u out of range (the image has %u records)", field,
+			    objref, p->max_objref);
+	have = p->img->objs[objref].kind;
+	if (have == OBJ_NONE)
+		return fail(p, "%s: objref %u used before it is defined", field, objref);
+	if (have != kind)
+		return fail(p, "%s: objref %u is a %s, expected a %s", field, objref,
+			    kind_name(have), kind_name(kind));
+	return 0;
+}
+
+static bool all_zero(const void *buf, size_t len)
+{
+	const unsigned char *c = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/* A fixed-size string field: NUL-terminated inside its array. */
+static int check_cstr(struct parser *p, const char *s, size_t size, const char *field)
+{
+	if (!memchr(s, '\0', size))
+		return fail(p, "%s is not NUL-terminated", field);
+	return 0;
+}
+
+/* --- tasks ---------------------------------------------------------------------- */
+
+static int check_pid(struct parser *p, int32_t pid, bool zero_ok, const char *field)
+{
+	if ((pid == 0 && zero_ok) || (pid > 0 && pid < CRYO_PID_MAX))
+		return 0;
+	return fail(p, "%s %d out of range", field, pid);
+}
+
+static int check_task(struct parser *p, const void *payload)
+{
+	const struct rec_task *t = payload;
+	int ret;
+
+	if (p->tasks_done)
+		return fail(p, "task pid %d after other records: tasks come first", t->pid);
+	if ((ret = def_obj(p, t->objref, OBJ_TASK)) || (ret = check_pid(p, t->pid, false, "pid")) ||
+	    (ret = check_pid(p, t->tgid, false, "tgid")) ||
+	    (ret = check_pid(p, t->ppid, true, "ppid")) ||
+	    (ret = check_pid(p, t->pgid, false, "pgid")) ||
+	    (ret = check_pid(p, t->sid, false, "sid")) ||
+	    (ret = check_cstr(p, t->comm, sizeof(t->comm), "comm")))
+		return ret;
+	if (t->ppid == 0) {
+		if (p->root_seen)
+			return fail(p, "task pid %d: a second root (ppid 0)", t->pid);
+		p->root_seen = true;
+	} else if (!p->root_seen) {
+		return fail(p, "task pid %d comes before the root task", t->pid);
+	}
+	switch (t->state) {
+	case TASK_ALIVE:
+		if (t->exit_status)
+			return fail(p, "task pid %d: exit status on a live task", t->pid);
+		p->state[t->objref].alive = true;
+		return 0;
+	case TASK_ZOMBIE:
+		return 0;
+	default:
+		return fail(p, "task pid %d: unknown state %u", t->pid, t->state);
+	}
+}
+
+static int check_task_objs(struct parser *p, const void *payload)
+{
+	const struct rec_task_objs *o = payload;
+	struct obj_state *s;
+	int ret;
+
+	if ((ret = ref_obj(p, o->task_objref, OBJ_TASK, false, "task")) ||
+	    (ret = ref_obj(p, o->mm_objref, OBJ_MM, false, "mm")) ||
+	    (ret = ref_obj(p, o->fdt_objref, OBJ_FDTABLE, false, "fdtable")))
+		return ret;
+	if (o->pad)
+		return fail(p, "padding is not zero");
+	s = &p->state[o->task_objref];
+	if (!s->alive)
+		return fail(p, "task objref %u is a zombie: it has no objects", o->task_objref);
+	if (s->count++)
+		return fail(p, "task objref %u: objects given twice", o->task_objref);
+	return 0;
+}
+
+/* --- memory --------------------------------------------------------------------- */
+
+static bool page_aligned(const struct parser *p, uint64_t x)
+{
+	return (x & (p->img->header.page_size - 1)) == 0;
+}
+
+static int check_range(struct parser *p, uint64_t start, uint64_t end, const char *what)
+{
+	if (start > end || end > CRYO_USER_ADDR_END)
+		return fail(p, "%s %#llx-%#llx is not a user address range", what,
+			    (unsigned long long)start, (unsigned long long)end);
+	return 0;
+}
+
+static int check_mm(struct parser *p, const void *payload)
+{
+	const struct rec_mm *m = payload;
+	int ret;
+
+	if ((ret = def_obj(p, m->objref, OBJ_MM)) ||
+	    (ret = ref_obj(p, m->exe_file_objref, OBJ_FILE, true, "exe file")) ||
+	    (ret = check_range(p, m->start_code, m->end_code, "code")) ||
+	    (ret = check_range(p, m->start_data, m->end_data, "data")) ||
+	    (ret = check_range(p, m->start_brk, m->brk, "brk")) ||
+	    (ret = check_range(p, m->arg_start, m->arg_end, "arguments")) ||
+	    (ret = check_range(p, m->env_start, m->env_end, "environment")) ||
+	    (ret = check_range(p, m->start_stack, m->start_stack, "stack start")))
+		return ret;
+	return 0;
+}
+
+static int add_vma(struct parser *p, struct obj_state *s, const struct rec_vma *v)
+{
+	if (s->nr_vmas == s->cap_vmas) {
+		size_t cap = s->cap_vmas ? 2 * s->cap_vmas : 16;
+		struct span *n = realloc(s->vmas, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->vmas = n;
+		s->cap_vmas = cap;
+	}
+	s->vmas[s->nr_vmas++] = (struct span){ v->start, v->end, v->kind };
+	(void)p;
+	return 0;
+}
+
+static int check_vma(struct parser *p, const void *payload)
+{
+	const struct rec_vma *v = payload;
+	struct obj_state *s;
+	int ret;
+
+	if ((ret = ref_obj(p, v->mm_objref, OBJ_MM, false, "mm")) ||
+	    (ret = ref_obj(p, v->file_objref, OBJ_FILE, true, "file")))
+		return ret;
+	if (v->kind == 0 || v->kind > VMA_KIND_MAX)
+		return fail(p, "unknown vma kind %u", v->kind);
+	if ((v->kind == VMA_FILE) != (v->file_objref != 0))
+		return fail(p, "vma %#llx: a file objref goes with kind file and only with it",
+			    (unsigned long long)v->start);
+	if (v->start >= v->end || v->end > CRYO_USER_ADDR_END || !page_aligned(p, v->start) ||
+	    !page_aligned(p, v->end) || !page_aligned(p, v->pgoff))
+		return fail(p, "vma %#llx-%#llx: not a page-aligned user range",
+			    (unsigned long long)v->start, (unsigned long long)v->end);
+	if (v->prot & ~VMA_PROT_MASK || v->flags & ~VMA_FLAGS_MASK || v->pad)
+		return fail(p, "vma %#llx: unknown protection or flag bits",
+			    (unsigned long long)v->start);
+	s = &p->state[v->mm_objref];
+	if (s->pages_started)
+		return fail(p, "vma %#llx after the page data of its mm",
+			    (unsigned long long)v->start);
+	if (s->nr_vmas && v->start < s->vmas[s->nr_vmas - 1].end)
+		return fail(p, "vma %#llx overlaps or precedes the one before it",
+			    (unsigned long long)v->start);
+	return add_vma(p, s, v);
+}
+
+/* The VMA holding [start, end), found from the previous run's VMA onwards. */
+static const struct span *find_vma(const struct obj_state *s, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = s->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->vmas[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->nr_vmas || s->vmas[lo].start > start || s->vmas[lo].end < end)
+		return NULL;
+	return &s->vmas[lo];
+}
+
+static int check_runs(struct parser *p, const struct rec_pages *pg, struct obj_state *s)
+{
+	const struct rec_pages_run *runs = (const void *)(pg + 1);
+	uint64_t page_size = p->img->header.page_size, total = 0;
+
+	for (uint32_t i = 0; i < pg->nr_runs; i++) {
+		const struct rec_pages_run *r = &runs[i];
+		const struct span *vma;
+		uint64_t end;
+
+		if (!r->nr_pages || r->nr_pages > CRYO_PAGES_MAX_BYTES / page_size ||
+		    !page_aligned(p, r->vaddr) || r->vaddr >= CRYO_USER_ADDR_END)
+			return fail(p, "run %u: bad address %#llx or page count %llu", i,
+				    (unsigned long long)r->vaddr, (unsigned long long)r->nr_pages);
+		end = r->vaddr + r->nr_pages * page_size;
+		if (r->vaddr < s->pages_end)
+			return fail(p, "run %u at %#llx overlaps or precedes earlier page data", i,
+				    (unsigned long long)r->vaddr);
+		vma = find_vma(s, r->vaddr, end);
+		if (!vma || vma->kind == VMA_VDSO)
+			return fail(p, "run %u at %#llx is not inside one saved vma of its mm", i,
+				    (unsigned long long)r->vaddr);
+		s->pages_end = end;
+		total += r->nr_pages;
+	}
+	if (total != pg->nr_pages)
+		return fail(p, "runs hold %llu pages, the record says %u", (unsigned long long)total,
+			    pg->nr_pages);
+	return 0;
+}
+
+static int check_pages(struct parser *p, const void *payload)
+{
+	const struct rec_pages *pg = payload;
+	const struct image_record *r = p->rec;
+	uint64_t runs_end = sizeof(*pg) + (uint64_t)pg->nr_runs * sizeof(struct rec_pages_run);
+	struct obj_state *s;
+	int ret;
+
+	if ((ret = ref_obj(p, pg->mm_objref, OBJ_MM, false, "mm")))
+		return ret;
+	if (!pg->nr_runs || runs_end > pg->data_offset || pg->pad)
+		return fail(p, "%u runs do not fit before the page data at %u", pg->nr_runs,
+			    pg->data_offset);
+	/* Pass 1 checked data_offset alignment and data_len; the padding is ours. */
+	if (!all_zero((const char *)payload + runs_end, pg->data_offset - runs_end))
+		return fail(p, "padding before the page data is not zero");
+	if (r->data_len != (uint64_t)pg->nr_pages * p->img->header.page_size)
+		return fail(p, "%llu bytes of page data for %u pages", (unsigned long long)r->data_len,
+			    pg->nr_pages);
+	s = &p->state[pg->mm_objref];
+	s->pages_started = true;
+	return check_runs(p, pg, s);
+}
+
+/* --- files ---------------------------------------------------------------------- */
+
+#define FILE_FLAGS_KNOWN                                                                           \
+	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY |      \
+	 O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | FASYNC | O_CREAT | O_EXCL |       \
+	 O_NOCTTY | O_TRUNC)
+
+static int check_file(struct parser *p, const void *payload)
+{
+	const struct rec_file *f = payload;
+	const char *path = (const char *)(f + 1);
+	uint32_t var_len = p->rec->len - sizeof(*f);
+	int ret;
+
+	if ((ret = def_obj(p, f->objref, OBJ_FILE)))
+		return ret;
+	if (f->kind == 0 || f->kind > FILE_KIND_MAX)
+		return fail(p, "file objref %u: unknown kind %u", f->objref, f->kind);
+	if (f->flags & ~(uint32_t)FILE_FLAGS_KNOWN || (f->flags & O_ACCMODE) == O_ACCMODE || f->pad)
+		return fail(p, "file objref %u: unknown open flags %#x", f->objref, f->flags);
+	if (f->path_len != var_len || f->path_len < 2 || f->path_len > CRYO_PATH_MAX)
+		return fail(p, "file objref %u: path length %u does not fit the record", f->objref,
+			    f->path_len);
+	if (path[0] != '/' || strnlen(path, f->path_len) != f->path_len - 1)
+		return fail(p, "file objref %u: path is not absolute and NUL-terminated",
+			    f->objref);
+	return 0;
+}
+
+static int check_fdtable(struct parser *p, const void *payload)
+{
+	const struct rec_fdtable *t = payload;
+	int ret;
+
+	if ((ret = def_obj(p, t->objref, OBJ_FDTABLE)))
+		return ret;
+	if (t->nr_fds > p->max_objref)
+		return fail(p, "fdtable objref %u: %u fds cannot fit in the image", t->objref,
+			    t->nr_fds);
+	p->state[t->objref].last_fd = -1;
+	return 0;
+}
+
+static int check_fd(struct parser *p, const void *payload)
+{
+	const struct rec_fd *f = payload;
+	const struct rec_fdtable *t;
+	struct obj_state *s;
+	int ret;
+
+	if ((ret = ref_obj(p, f->fdt_objref, OBJ_FDTABLE, false, "fdtable")) ||
+	    (ret = ref_obj(p, f->file_objref, OBJ_FILE, false, "file")))
+		return ret;
+	if (f->fd < 0 || f->fd >= CRYO_FD_MAX || f->flags & ~FD_FLAG_CLOEXEC)
+		return fail(p, "fd %d: out of range or unknown flags %#x", f->fd, f->flags);
+	s = &p->state[f->fdt_objref];
+	t = image_obj_record(p->img, f->fdt_objref, OBJ_FDTABLE)->payload;
+	if (f->fd <= s->last_fd)
+		return fail(p, "fd %d: not above the previous fd %d of its table", f->fd,
+			    s->last_fd);
+	if (++s->count > t->nr_fds)
+		return fail(p, "fd %d: more fds than its table's %u", f->fd, t->nr_fds);
+	s->last_fd = f->fd;
+	return 0;
+}
+
+/* --- control -------------------------------------------------------------------- */
+
+static int check_nothing(struct parser *p, const void *payload)
+{
+	(void)p;
+	(void)payload;
+	return 0;
+}
+
+static const struct rec_rule rules[] = {
+	{ REC_HEADER, "header", sizeof(struct rec_header), false, check_nothing },
+	{ REC_TRAILER, "trailer", sizeof(struct rec_trailer), false, check_nothing },
+	{ REC_TASK, "task", sizeof(struct rec_task), false, check_task },
+	{ REC_TASK_OBJS, "task_objs", sizeof(struct rec_task_objs), false, check_task_objs },
+	{ REC_MM, "mm", sizeof(struct rec_mm), false, check_mm },
+	{ REC_VMA, "vma", sizeof(struct rec_vma), false, check_vma },
+	{ REC_PAGES, "pages", sizeof(struct rec_pages), true, check_pages },
+	{ REC_FILE, "file", sizeof(struct rec_file), true, check_file },
+	{ REC_FDTABLE, "fdtable", sizeof(struct rec_fdtable), false, check_fdtable },
+	{ REC_FD, "fd", sizeof(struct rec_fd), false, check_fd },
+};
+
+static const struct rec_rule *find_rule(uint32_t type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+		if (rules[i].type == type)
+			return &rules[i];
+	return NULL;
+}
+
+const char *image_rec_name(uint32_t type)
+{
+	const struct rec_rule *r = find_rule(type);
+
+	return r ? r->name : NULL;
+}
+
+/* --- pass 1: framing ------------------------------------------------------------ */
+
+static int check_header(const struct rec_header *h, struct image_error *err)
+{
+	uint32_t ps = h->page_size;
+
+	if (memcmp(h->magic, CRYO_IMAGE_MAGIC, sizeof(h->magic)))
+		return fail_at(err, 0, REC_HEADER, "not a cryo image (bad magic)");
+	if (h->major != CRYO_IMAGE_MAJOR || h->minor > CRYO_IMAGE_MINOR)
+		return fail_at(err, 0, REC_HEADER,
+			       "image format %u.%u cannot be read by this cryo (format %u.%u)",
+			       h->major, h->minor, CRYO_IMAGE_MAJOR, CRYO_IMAGE_MINOR);
+	if (h->arch != IMAGE_ARCH_X86_64)
+		return fail_at(err, 0, REC_HEADER, "image is for architecture %u, not x86_64",
+			       h->arch);
+	if (ps < 4096 || ps > (1u << 16) || (ps & (ps - 1)))
+		return fail_at(err, 0, REC_HEADER, "bad page size %u", ps);
+	if (h->flags || h->pad0 || !all_zero(h->pad1, sizeof(h->pad1)))
+		return fail_at(err, 0, REC_HEADER, "unknown header flags or non-zero padding");
+	if (!memchr(h->kernel_release, '\0', sizeof(h->kernel_release)))
+		return fail_at(err, 0, REC_HEADER, "kernel release is not NUL-terminated");
+	return 0;
+}
+
+static int add_record(struct image *img, size_t *cap, const struct image_record *r)
+{
+	if (img->nr_recs == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		struct image_record *n = realloc(img->recs, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		img->recs = n;
+		*cap = ncap;
+	}
+	img->recs[img->nr_recs++] = *r;
+	return 0;
+}
+
+/* Where REC_PAGES page data starts; pass 1 needs it to leave the data out of the CRC. */
+static int frame_pages(struct parser *p, struct image_record *r, const unsigned char *payload)
+{
+	struct rec_pages pg;
+	uint64_t page_size = p->img->header.page_size;
+
+	memcpy(&pg, payload, sizeof(pg));
+	if (pg.data_offset > r->len || pg.data_offset < sizeof(pg) ||
+	    (r->offset + sizeof(struct rec_hdr) + pg.data_offset) % page_size ||
+	    (r->len - pg.data_offset) % page_size ||
+	    r->len - pg.data_offset > CRYO_PAGES_MAX_BYTES)
+		return fail_at(p->err, r->offset, r->type, "page data at %u is misplaced or too long",
+			       pg.data_offset);
+	r->data_offset = r->offset + sizeof(struct rec_hdr) + pg.data_offset;
+	r->data_len = r->len - pg.data_offset;
+	return 0;
+}
+
+static int frame_trailer(struct parser *p, uint64_t off, uint32_t crc)
+{
+	struct rec_trailer tr;
+
+	if (p->len - off != sizeof(struct rec_hdr) + sizeof(tr))
+		return fail_at(p->err, off, REC_TRAILER, "%llu bytes after the trailer record",
+			       (unsigned long long)(p->len - off - sizeof(struct rec_hdr) -
+						    sizeof(tr)));
+	memcpy(&tr, p->buf + off + sizeof(struct rec_hdr), sizeof(tr));
+	if (tr.nr_records != p->img->nr_recs)
+		return fail_at(p->err, off, REC_TRAILER,
+			       "trailer counts %llu records, the image holds %zu",
+			       (unsigned long long)tr.nr_records, p->img->nr_recs);
+	if (tr.pad)
+		return fail_at(p->err, off, REC_TRAILER, "trailer padding is not zero");
+#ifndef CRYO_FUZZING /* let the fuzzer past the checksum to the semantic checks */
+	if (tr.crc32c != crc)
+		return fail_at(p->err, off, REC_TRAILER,
+			       "checksum mismatch (trailer %#010x, computed %#010x): the image is "
+			       "corrupt",
+			       tr.crc32c, crc);
+#else
+	(void)crc;
+#endif
+	return 0;
+}
+
+/* Reads one record header at OFF and checks it against the rules. */
+static int frame_one(struct parser *p, uint64_t off, struct image_record *r,
+		     const struct rec_rule **ret_rule)
+{
+	struct rec_hdr h;
+	const struct rec_rule *rule;
+	uint64_t left = p->len - off;
+
+	if (left < sizeof(h))
+		return fail_at(p->err, off, 0, "%s",
+			       left ? "truncated record header"
+				    : "image ends without a trailer: truncated");
+	memcpy(&h, p->buf + off, sizeof(h));
+	rule = find_rule(h.type);
+	if (!rule)
+		return fail_at(p->err, off, h.type, "unknown record type %#x", h.type);
+	if (h.len > left - sizeof(h) || ALIGN_UP((uint64_t)h.len, CRYO_REC_ALIGN) > left - sizeof(h))
+		return fail_at(p->err, off, h.type,
+			       "record length %u runs past the end of the image (%llu bytes left)",
+			       h.len, (unsigned long long)(left - sizeof(h)));
+	if (h.len < rule->fixed_len || (!rule->variable && h.len != rule->fixed_len))
+		return fail_at(p->err, off, h.type, "record length %u, expected %s%u", h.len,
+			       rule->variable ? "at least " : "", rule->fixed_len);
+	if (!all_zero(p->buf + off + sizeof(h) + h.len, ALIGN_UP(h.len, CRYO_REC_ALIGN) - h.len))
+		return fail_at(p->err, off, h.type, "record padding is not zero");
+	*r = (struct image_record){ .type = h.type, .len = h.len, .offset = off };
+	*ret_rule = rule;
+	return 0;
+}
+
+static int frame(struct parser *p)
+{
+	uint64_t off = 0;
+	uint32_t crc = 0;
+	size_t cap = 0;
+	int ret;
+
+	if (p->len < sizeof(struct rec_hdr) + sizeof(CRYO_IMAGE_MAGIC) ||
+	    memcmp(p->buf + sizeof(struct rec_hdr), CRYO_IMAGE_MAGIC, 8))
+		return fail_at(p->err, 0, 0, "not a cryo image (bad magic)");
+	for (;;) {
+		struct image_record r;
+		const struct rec_rule *rule;
+		uint64_t meta_len;
+
+		if ((ret = frame_one(p, off, &r, &rule)))
+			return ret;
+		if ((r.type == REC_HEADER) != (off == 0))
+			return fail_at(p->err, off, r.type, "%s",
+				       off ? "a second header" : "the first record is not a header");
+		if (r.type == REC_HEADER) {
+			memcpy(&p->img->header, p->buf + sizeof(struct rec_hdr),
+			       sizeof(p->img->header));
+			if ((ret = check_header(&p->img->header, p->err)))
+				return ret;
+		}
+		if (r.type == REC_TRAILER)
+			return frame_trailer(p, off, crc32c(crc, p->buf + off, sizeof(struct rec_hdr)));
+		if (r.type == REC_PAGES && (ret = frame_pages(p, &r, p->buf + off + 8)))
+			return ret;
+		meta_len = r.data_len ? r.data_offset - off
+				      : sizeof(struct rec_hdr) + ALIGN_UP(r.len, CRYO_REC_ALIGN);
+		crc = crc32c(crc, p->buf + off, meta_len);
+		if ((ret = add_record(p->img, &cap, &r)))
+			return ret;
+		off += sizeof(struct rec_hdr) + ALIGN_UP((uint64_t)r.len, CRYO_REC_ALIGN);
+	}
+}
+
+/* --- pass 2: semantics ---------------------------------------------------------- */
+
+/* Copies every payload (page data excepted) into one arena. */
+static int copy_payloads(struct parser *p)
+{
+	struct image *img = p->img;
+	size_t total = 0;
+	unsigned char *arena;
+
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		const struct image_record *r = &img->recs[i];
+		uint64_t n = r->data_len ? r->data_offset - r->offset - 8 : r->len;
+
+		total += ALIGN_UP(n, CRYO_REC_ALIGN);
+	}
+	arena = malloc(total ? total : 1);
+	if (!arena)
+		return -ENOMEM;
+	img->arena = arena;
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		struct image_record *r = &img->recs[i];
+		uint64_t n = r->data_len ? r->data_offset - r->offset - 8 : r->len;
+
+		memcpy(arena, p->buf + r->offset + sizeof(struct rec_hdr), n);
+		r->payload = arena;
+		arena += ALIGN_UP(n, CRYO_REC_ALIGN);
+	}
+	return 0;
+}
+
+static int check_end(struct parser *p)
+{
+	struct image *img = p->img;
+
+	for (uint32_t ref = 1; ref < img->nr_objs; ref++) {
+		const struct obj_state *s = &p->state[ref];
+		const struct image_record *r = &img->recs[img->objs[ref].rec];
+
+		if (img->objs[ref].kind == OBJ_FDTABLE &&
+		    s->count != ((const struct rec_fdtable *)r->payload)->nr_fds)
+			return fail_at(p->err, r->offset, r->type,
+				       "fdtable objref %u announces %u fds, the image holds %u", ref,
+				       ((const struct rec_fdtable *)r->payload)->nr_fds, s->count);
+		if (img->objs[ref].kind == OBJ_TASK && s->alive && !s->count)
+			return fail_at(p->err, r->offset, r->type,
+				       "live task objref %u has no task_objs record", ref);
+	}
+	return 0;
+}
+
+static int check_semantics(struct parser *p)
+{
+	struct image *img = p->img;
+	int ret;
+
+	p->max_objref = (uint32_t)img->nr_recs;
+	img->objs = calloc(img->nr_recs + 1, sizeof(*img->objs));
+	p->state = calloc(img->nr_recs + 1, sizeof(*p->state));
+	if (!img->objs || !p->state)
+		return -ENOMEM;
+	if ((ret = copy_payloads(p)))
+		return ret;
+	for (size_t i = 1; i < img->nr_recs; i++) {
+		p->rec = &img->recs[i];
+		if (p->rec->type != REC_TASK)
+			p->tasks_done = true;
+		if ((ret = find_rule(p->rec->type)->check(p, p->rec->payload)))
+			return ret;
+	}
+	return check_end(p);
+}
+
+int image_pages_check(const struct image *img, const struct image_record *rec,
+		      struct image_error *err)
+{
+	const struct rec_pages *pg = rec->payload;
+	uint32_t crc = crc32c(0, img->buf + rec->data_offset, rec->data_len);
+
+#ifdef CRYO_FUZZING
+	crc = pg->crc32c;
+#endif
+	if (crc != pg->crc32c)
+		return fail_at(err, rec->offset, rec->type,
+			       "page data checksum mismatch (record %#010x, computed %#010x): the "
+			       "image is corrupt",
+			       pg->crc32c, crc);
+	return 0;
+}
+
+static int check_all_pages(struct parser *p)
+{
+	for (size_t i = 0; i < p->img->nr_recs; i++) {
+		const struct image_record *r = &p->img->recs[i];
+		int ret;
+
+		if (r->type == REC_PAGES && (ret = image_pages_check(p->img, r, p->err)))
+			return ret;
+	}
+	return 0;
+}
+
+static void free_state(struct parser *p)
+{
+	if (!p->state)
+		return;
+	for (size_t i = 0; i <= p->img->nr_recs; i++)
+		free(p->state[i].vmas);
+	free(p->state);
+}
+
+int image_parse(const void *buf, size_t len, unsigned int flags, struct image **ret_img,
+		struct image_error *err)
+{
+	struct parser p = { .buf = buf, .len = len, .flags = flags, .err = err };
+	int ret;
+
+	memset(err, 0, sizeof(*err));
+	p.img = calloc(1, sizeof(*p.img));
+	if (!p.img)
+		return -ENOMEM;
+	p.img->buf = buf;
+	p.img->len = len;
+	ret = frame(&p);
+	if (!ret)
+		ret = check_semantics(&p);
+	if (!ret && !(flags & IMAGE_PARSE_DEFER_PAGE_CRC))
+		ret = check_all_pages(&p);
+	free_state(&p);
+	if (ret == -ENOMEM && !err->reason[0])
+		snprintf(err->reason, sizeof(err->reason), "out of memory");
+	if (ret) {
+		image_free(p.img);
+		return ret;
+	}
+	*ret_img = p.img;
+	return 0;
+}
+
+void image_free(struct image *img)
+{
+	if (!img)
+		return;
+	free(img->recs);
+	free(img->objs);
+	free(img->arena);
+	free(img);
+}
+
+const struct image_record *image_obj_record(const struct image *img, uint32_t objref,
+					    enum obj_kind kind)
+{
+	if (objref == 0 || objref >= img->nr_objs || img->objs[objref].kind != (uint32_t)kind)
+		return NULL;
+	return &img->recs[img->objs[objref].rec];
+}
+
+void image_error_format(const struct image_error *err, char *buf, size_t size)
+{
+	const char *name = image_rec_name(err->rec_type);
+
+	if (err->rec_type && name)
+		snprintf(buf, size, "offset %llu, record %s: %s", (unsigned long long)err->offset,
+			 name, err->reason);
+	else if (err->rec_type)
+		snprintf(buf, size, "offset %llu, record type %#x: %s",
+			 (unsigned long long)err->offset, err->rec_type, err->reason);
+	else
+		snprintf(buf, size, "offset %llu: %s", (unsigned long long)err->offset, err->reason);
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Decodes a validated image for people (one line per record) or for
+ * programs (one JSON document). Each record type has one function that
+ * names its fields through an emitter, so both outputs come from one place.
+ */
+#include "image/show.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+struct emitter {
+	FILE *out;
+	bool json;
+	int fields; /* fields written in the current object */
+};
+
+static void emit_key(struct emitter *e, const char *key)
+{
+	if (e->json)
+		fprintf(e->out, "%s\"%s\": ", e->fields ? ", " : "", key);
+	else
+		fprintf(e->out, " %s=", key);
+	e->fields++;
+}
+
+static void emit_u64(struct emitter *e, const char *key, uint64_t v)
+{
+	emit_key(e, key);
+	fprintf(e->out, "%llu", (unsigned long long)v);
+}
+
+static void emit_i64(struct emitter *e, const char *key, int64_t v)
+{
+	emit_key(e, key);
+	fprintf(e->out, "%lld", (long long)v);
+}
+
+/* Addresses and flag words: hex for people, numbers for programs. */
+static void emit_hex(struct emitter *e, const char *key, uint64_t v)
+{
+	emit_key(e, key);
+	fprintf(e->out, e->json ? "%llu" : "%#llx", (unsigned long long)v);
+}
+
+static void emit_str(struct emitter *e, const char *key, const char *s, size_t max)
+{
+	size_t len = strnlen(s, max);
+
+	emit_key(e, key);
+	fputc('"', e->out);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(e->out, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(e->out, e->json ? "\\u%04x" : "\\x%02x", c);
+		else
+			fputc(c, e->out);
+	}
+	fputc('"', e->out);
+}
+
+static void emit_enum(struct emitter *e, const char *key, uint32_t v, const char *const *names,
+		      size_t nr_names)
+{
+	if (v < nr_names && names[v])
+		emit_str(e, key, names[v], SIZE_MAX);
+	else
+		emit_u64(e, key, v);
+}
+
+/* --- one function per record type -------------------------------------------------- */
+
+static void show_header(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_header *h = r->payload;
+
+	emit_u64(e, "major", h->major);
+	emit_u64(e, "minor", h->minor);
+	emit_str(e, "arch", h->arch == IMAGE_ARCH_X86_64 ? "x86_64" : "?", SIZE_MAX);
+	emit_u64(e, "page_size", h->page_size);
+	emit_u64(e, "time_ns", h->time_ns);
+	emit_i64(e, "root_pid", h->root_pid);
+	emit_u64(e, "nccs", h->nccs);
+	emit_u64(e, "termios2_size", h->termios2_size);
+	emit_u64(e, "nsig", h->nsig);
+	emit_u64(e, "xstate_size", h->xstate_size);
+	emit_hex(e, "xfeatures", h->xfeatures);
+	emit_str(e, "kernel", h->kernel_release, sizeof(h->kernel_release));
+}
+
+static const char *const task_states[] = { [TASK_ALIVE] = "alive", [TASK_ZOMBIE] = "zombie" };
+
+static void show_task(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_task *t = r->payload;
+
+	emit_u64(e, "objref", t->objref);
+	emit_i64(e, "pid", t->pid);
+	emit_i64(e, "tgid", t->tgid);
+	emit_i64(e, "ppid", t->ppid);
+	emit_i64(e, "pgid", t->pgid);
+	emit_i64(e, "sid", t->sid);
+	emit_enum(e, "state", t->state, task_states, ARRAY_SIZE(task_states));
+	emit_i64(e, "exit_status", t->exit_status);
+	emit_str(e, "comm", t->comm, sizeof(t->comm));
+}
+
+static void show_task_objs(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_task_objs *o = r->payload;
+
+	emit_u64(e, "task", o->task_objref);
+	emit_u64(e, "mm", o->mm_objref);
+	emit_u64(e, "fdtable", o->fdt_objref);
+}
+
+static void show_mm(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_mm *m = r->payload;
+
+	emit_u64(e, "objref", m->objref);
+	emit_u64(e, "exe_file", m->exe_file_objref);
+	emit_hex(e, "start_code", m->start_code);
+	emit_hex(e, "end_code", m->end_code);
+	emit_hex(e, "start_data", m->start_data);
+	emit_hex(e, "end_data", m->end_data);
+	emit_hex(e, "start_brk", m->start_brk);
+	emit_hex(e, "brk", m->brk);
+	emit_hex(e, "start_stack", m->start_stack);
+	emit_hex(e, "arg_start", m->arg_start);
+	emit_hex(e, "arg_end", m->arg_end);
+	emit_hex(e, "env_start", m->env_start);
+	emit_hex(e, "env_end", m->env_end);
+}
+
+static const char *const vma_kinds[] = {
+	[VMA_ANON] = "anon", [VMA_FILE] = "file",   [VMA_HEAP] = "heap",
+	[VMA_STACK] = "stack", [VMA_VDSO] = "vdso",
+};
+
+static void show_vma(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_vma *v = r->payload;
+
+	emit_u64(e, "mm", v->mm_objref);
+	emit_hex(e, "start", v->start);
+	emit_hex(e, "end", v->end);
+	emit_enum(e, "kind", v->kind, vma_kinds, ARRAY_SIZE(vma_kinds));
+	emit_hex(e, "prot", v->prot);
+	emit_hex(e, "flags", v->flags);
+	emit_u64(e, "file", v->file_objref);
+	emit_hex(e, "pgoff", v->pgoff);
+}
+
+static void show_pages(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_pages *pg = r->payload;
+	const struct rec_pages_run *runs = (const void *)(pg + 1);
+
+	emit_u64(e, "mm", pg->mm_objref);
+	emit_u64(e, "nr_pages", pg->nr_pages);
+	emit_hex(e, "crc32c", pg->crc32c);
+	emit_u64(e, "data_offset", r->data_offset);
+	emit_key(e, "runs");
+	fputs(e->json ? "[" : "", e->out);
+	for (uint32_t i = 0; i < pg->nr_runs; i++) {
+		if (e->json)
+			fprintf(e->out, "%s{\"vaddr\": %llu, \"nr_pages\": %llu}", i ? ", " : "",
+				(unsigned long long)runs[i].vaddr,
+				(unsigned long long)runs[i].nr_pages);
+		else
+			fprintf(e->out, "%s%#llx+%llu", i ? "," : "",
+				(unsigned long long)runs[i].vaddr,
+				(unsigned long long)runs[i].nr_pages);
+	}
+	fputs(e->json ? "]" : "", e->out);
+}
+
+static const char *const file_kinds[] = { [FILE_REG] = "reg", [FILE_DIR] = "dir",
+					  [FILE_CHR] = "chr" };
+
+static void show_file(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_file *f = r->payload;
+
+	emit_u64(e, "objref", f->objref);
+	emit_enum(e, "kind", f->kind, file_kinds, ARRAY_SIZE(file_kinds));
+	emit_hex(e, "flags", f->flags);
+	emit_hex(e, "mode", f->mode);
+	emit_u64(e, "pos", f->pos);
+	emit_u64(e, "size", f->size);
+	emit_hex(e, "rdev", f->rdev);
+	emit_str(e, "path", (const char *)(f + 1), f->path_len);
+}
+
+static void show_fdtable(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_fdtable *t = r->payload;
+
+	emit_u64(e, "objref", t->objref);
+	emit_u64(e, "nr_fds", t->nr_fds);
+}
+
+static void show_fd(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_fd *f = r->payload;
+
+	emit_u64(e, "fdtable", f->fdt_objref);
+	emit_i64(e, "fd", f->fd);
+	emit_u64(e, "file", f->file_objref);
+	emit_hex(e, "flags", f->flags);
+}
+
+static const struct {
+	uint32_t type;
+	void (*show)(struct emitter *e, const struct image_record *r);
+} shows[] = {
+	{ REC_HEADER, show_header }, { REC_TASK, show_task },	    { REC_TASK_OBJS, show_task_objs },
+	{ REC_MM, show_mm },	     { REC_VMA, show_vma },	    { REC_PAGES, show_pages },
+	{ REC_FILE, show_file },     { REC_FDTABLE, show_fdtable }, { REC_FD, show_fd },
+};
+
+static void show_record(struct emitter *e, const struct image_record *r)
+{
+	const char *name = image_rec_name(r->type);
+
+	e->fields = 0;
+	if (e->json) {
+		fputs("    {", e->out);
+		emit_u64(e, "offset", r->offset);
+		emit_str(e, "type", name, SIZE_MAX);
+		emit_u64(e, "len", r->len);
+	} else {
+		fprintf(e->out, "%10llu  %-9s", (unsigned long long)r->offset, name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(shows); i++)
+		if (shows[i].type == r->type)
+			shows[i].show(e, r);
+	fputs(e->json ? "}" : "\n", e->out);
+}
+
+int image_show(const struct image *img, FILE *out, bool json)
+{
+	struct emitter e = { .out = out, .json = json };
+
+	if (json)
+		fprintf(out, "{\n  \"format\": \"cryo-image\",\n  \"size\": %llu,\n  \"records\": [\n",
+			(unsigned long long)img->len);
+	else
+		fprintf(out, "cryo image, format %u.%u, %llu bytes, %zu records\n    offset  type\n",
+			img->header.major, img->header.minor, (unsigned long long)img->len,
+			img->nr_recs + 1);
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		show_record(&e, &img->recs[i]);
+		if (json)
+			fputs(i + 1 < img->nr_recs ? ",\n" : "\n", out);
+	}
+	if (json)
+		fprintf(out, "  ],\n  \"trailer\": {\"nr_records\": %zu}\n}\n", img->nr_recs);
+	else
+		fprintf(out, "%10llu  trailer   nr_records=%zu\n",
+			(unsigned long long)(img->len - sizeof(struct rec_hdr) -
+					     sizeof(struct rec_trailer)),
+			img->nr_recs);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by every layer. */
+#ifndef CRYO_LIB_UTIL_H
+#define CRYO_LIB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A must be a power of two. */
+#define ALIGN_UP(x, a)   (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a)-1)) == 0)
+
+/* write(2)/read(2) until done; retry EINTR. 0 or -errno (-EIO for a short read at EOF). */
+int write_full(int fd, const void *buf, size_t len);
+int read_full(int fd, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Builds images in memory for the reader's tests and the fuzz corpus, with
+ * the real writer: ib_begin(), records, ib_end() gives the bytes. A valid
+ * little tree (ib_valid_image) exercises every record type.
+ */
+#ifndef CRYO_TESTS_IMAGE_BUILDER_H
+#define CRYO_TESTS_IMAGE_BUILDER_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/format.h"
+#include "image/writer.h"
+#include "lib/util.h"
+
+struct ib {
+	struct image_writer w;
+	int fd;
+	unsigned char *buf; /* after ib_end */
+	size_t len;
+};
+
+static inline void ib_begin_hdr(struct ib *b, const struct rec_header *hdr)
+{
+	b->fd = memfd_create("ib", MFD_CLOEXEC);
+	b->buf = NULL;
+	image_writer_open_fd(&b->w, b->fd);
+	image_write_header(&b->w, hdr);
+}
+
+static inline void ib_begin(struct ib *b)
+{
+	struct rec_header hdr;
+
+	image_header_init(&hdr);
+	hdr.page_size = 4096;
+	hdr.root_pid = 100;
+	ib_begin_hdr(b, &hdr);
+}
+
+static inline void ib_rec(struct ib *b, uint32_t type, const void *p, size_t len)
+{
+	image_write_rec(&b->w, type, p, len, NULL, 0);
+}
+
+/* Returns 0 or the writer's error; b->buf/len hold the image. */
+static inline int ib_end_raw(struct ib *b, int with_trailer)
+{
+	struct stat st;
+	int ret = image_writer_finish(&b->w); /* without trailer: cut it off below */
+
+	image_writer_close(&b->w);
+	fstat(b->fd, &st);
+	b->len = (size_t)st.st_size;
+	if (!with_trailer)
+		b->len -= sizeof(struct rec_hdr) + sizeof(struct rec_trailer);
+	b->buf = malloc(b->len ? b->len : 1);
+	pread(b->fd, b->buf, b->len, 0);
+	close(b->fd);
+	return ret;
+}
+
+static inline int ib_end(struct ib *b)
+{
+	return ib_end_raw(b, 1);
+}
+
+static inline void ib_free(struct ib *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+}
+
+static inline void ib_file(struct ib *b, uint32_t objref, const char *path)
+{
+	struct rec_file f = { .objref = objref, .kind = FILE_REG, .flags = 02, .mode = 0100644 };
+
+	f.path_len = (uint32_t)strlen(path) + 1;
+	image_write_rec(&b->w, REC_FILE, &f, sizeof(f), path, f.path_len);
+}
+
+/*
+ * A valid image holding every record type: two tasks (one zombie), a file,
+ * an fd table with two fds, an mm with four vmas and two pages records.
+ * Objrefs: 1 root task, 2 zombie, 3 file, 4 fdtable, 5 mm.
+ */
+static inline int ib_valid_image(struct ib *b)
+{
+	static unsigned char pages[3 * 4096];
+	struct rec_task root = { .objref = 1, .pid = 100, .tgid = 100, .pgid = 100, .sid = 100,
+				 .state = TASK_ALIVE, .comm = "root" };
+	struct rec_task zombie = { .objref = 2, .pid = 101, .tgid = 101, .ppid = 100, .pgid = 100,
+				   .sid = 100, .state = TASK_ZOMBIE, .exit_status = 3 << 8,
+				   .comm = "zombie" };
+	struct rec_fdtable fdt = { .objref = 4, .nr_fds = 2 };
+	struct rec_fd fd0 = { .fdt_objref = 4, .file_objref = 3, .fd = 0 };
+	struct rec_fd fd7 = { .fdt_objref = 4, .file_objref = 3, .fd = 7, .flags = FD_FLAG_CLOEXEC };
+	struct rec_mm mm = { .objref = 5, .exe_file_objref = 3, .start_code = 0x400000,
+			     .end_code = 0x401000, .start_data = 0x600000, .end_data = 0x601000,
+			     .start_brk = 0x700000, .brk = 0x702000, .start_stack = 0x7ffe0000,
+			     .arg_start = 0x7ffe1000, .arg_end = 0x7ffe1010, .env_start = 0x7ffe1010,
+			     .env_end = 0x7ffe1020 };
+	struct rec_vma vmas[] = {
+		{ .mm_objref = 5, .file_objref = 3, .start = 0x400000, .end = 0x401000,
+		  .kind = VMA_FILE, .prot = 5 },
+		{ .mm_objref = 5, .start = 0x700000, .end = 0x702000, .kind = VMA_HEAP, .prot = 3 },
+		{ .mm_objref = 5, .start = 0x7ffdf000, .end = 0x7ffe2000, .kind = VMA_STACK,
+		  .prot = 3, .flags = VMA_FLAG_GROWSDOWN },
+		{ .mm_objref = 5, .start = 0x7fff0000, .end = 0x7fff8000, .kind = VMA_VDSO, .prot = 5 },
+	};
+	struct rec_task_objs objs = { .task_objref = 1, .mm_objref = 5, .fdt_objref = 4 };
+	struct rec_pages_run run1[] = { { 0x700000, 2 } };
+	struct rec_pages_run run2[] = { { 0x7ffdf000, 1 } };
+	struct rec_pages pg1 = { .mm_objref = 5, .nr_runs = 1, .nr_pages = 2 };
+	struct rec_pages pg2 = { .mm_objref = 5, .nr_runs = 1, .nr_pages = 1 };
+
+	for (size_t i = 0; i < sizeof(pages); i++)
+		pages[i] = (unsigned char)(i * 7 + 1);
+	ib_begin(b);
+	ib_rec(b, REC_TASK, &root, sizeof(root));
+	ib_rec(b, REC_TASK, &zombie, sizeof(zombie));
+	ib_file(b, 3, "/usr/bin/true");
+	ib_rec(b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(b, REC_FD, &fd0, sizeof(fd0));
+	ib_rec(b, REC_FD, &fd7, sizeof(fd7));
+	ib_rec(b, REC_MM, &mm, sizeof(mm));
+	for (size_t i = 0; i < ARRAY_SIZE(vmas); i++)
+		ib_rec(b, REC_VMA, &vmas[i], sizeof(vmas[i]));
+	image_write_pages(&b->w, &pg1, run1, pages);
+	image_write_pages(&b->w, &pg2, run2, pages + 2 * 4096);
+	ib_rec(b, REC_TASK_OBJS, &objs, sizeof(objs));
+	return ib_end(b);
+}
+
+#endif

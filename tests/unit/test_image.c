@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The image codec: writer and reader round trips for every record type, and
+ * the reader's rejection of every malformed case we can name, each with the
+ * offset, record type and reason it must report.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/reader.h"
+#include "image/writer.h"
+#include "lib/crc32c.h"
+#include "tap.h"
+#include "unit/image_builder.h"
+
+/* Parses B and checks it is rejected with a reason containing WHY, on TYPE. */
+static void expect_reject(struct ib *b, uint32_t type, const char *why, const char *name)
+{
+	struct image_error err;
+	struct image *img = NULL;
+	int ret = image_parse(b->buf, b->len, 0, &img, &err);
+
+	if (!check_int(ret, ==, -EINVAL)) {
+		printf("#   case: %s\n", name);
+		image_free(img);
+		return;
+	}
+	if (!tap_result(strstr(err.reason, why) != NULL, __FILE__, __LINE__, name))
+		printf("#   reason: \"%s\"\n#   wanted: \"%s\"\n", err.reason, why);
+	if (type != (uint32_t)-1 && !check_uint(err.rec_type, ==, type))
+		printf("#   case: %s\n", name);
+}
+
+static void test_round_trip(void)
+{
+	struct ib b;
+	struct image_error err;
+	struct image *img = NULL;
+	uint32_t types[16];
+	size_t n = 0;
+
+	check_int(ib_valid_image(&b), ==, 0);
+	check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0);
+	if (!img) {
+		printf("#   reason: %s at %llu\n", err.reason, (unsigned long long)err.offset);
+		ib_free(&b);
+		return;
+	}
+	for (size_t i = 0; i < img->nr_recs && n < ARRAY_SIZE(types); i++)
+		if (!n || types[n - 1] != img->recs[i].type)
+			types[n++] = img->recs[i].type;
+	check_int(img->nr_recs, ==, 15);
+	check_int(img->nr_objs, ==, 6);
+	check_uint(types[0], ==, REC_HEADER);
+	check_uint(types[1], ==, REC_TASK);
+	check_uint(types[n - 1], ==, REC_TASK_OBJS);
+	/* every payload equals the bytes that were written */
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		const struct image_record *r = &img->recs[i];
+		size_t meta = r->data_len ? r->data_offset - r->offset - 8 : r->len;
+
+		if (!check_mem(r->payload, b.buf + r->offset + 8, meta))
+			printf("#   record %zu (%s)\n", i, image_rec_name(r->type));
+	}
+	{
+		const struct image_record *t = image_obj_record(img, 2, OBJ_TASK);
+		const struct image_record *f = image_obj_record(img, 3, OBJ_FILE);
+		const struct rec_task *zt = t ? t->payload : NULL;
+
+		check(t && zt->pid == 101 && zt->exit_status == 3 << 8 && !strcmp(zt->comm, "zombie"));
+		check(f && !strcmp((const char *)((const struct rec_file *)f->payload + 1),
+				   "/usr/bin/true"));
+		check(image_obj_record(img, 3, OBJ_MM) == NULL);
+		check(image_obj_record(img, 0, OBJ_TASK) == NULL);
+		check(image_obj_record(img, 99, OBJ_TASK) == NULL);
+	}
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		const struct image_record *r = &img->recs[i];
+
+		if (r->type != REC_PAGES)
+			continue;
+		check_int(r->data_offset % 4096, ==, 0);
+		check_int(image_pages_check(img, r, &err), ==, 0);
+		check_int(b.buf[r->data_offset], ==, r->data_len == 8192 ? 1 : (2 * 4096 * 7 + 1) & 0xff);
+	}
+	check_str(image_rec_name(REC_FD), "fd");
+	check(image_rec_name(0x7777) == NULL);
+	image_free(img);
+	ib_free(&b);
+}
+
+/* Every proper prefix of a valid image is rejected, and never crashes. */
+static void test_every_truncation(void)
+{
+	struct ib b;
+	struct image_error err;
+	struct image *img;
+	size_t accepted = 0;
+
+	ib_valid_image(&b);
+	for (size_t len = 0; len < b.len; len++)
+		if (image_parse(b.buf, len, 0, &img, &err) != -EINVAL)
+			accepted++;
+	check_int(accepted, ==, 0);
+	image_parse(b.buf, 100, 0, &img, &err);
+	check(strstr(err.reason, "runs past the end") != NULL);
+	image_parse(b.buf, 144, 0, &img, &err);
+	check(strstr(err.reason, "without a trailer") != NULL);
+	ib_free(&b);
+}
+
+/* Every single flipped bit of a valid image is detected: every byte has a checksum. */
+static void test_every_flip(void)
+{
+	struct ib b;
+	struct image_error err;
+	struct image *img;
+	size_t accepted = 0, first_bad = 0;
+
+	ib_valid_image(&b);
+	for (size_t off = 0; off < b.len; off++) {
+		for (int bit = 0; bit < 8; bit += 3) {
+			b.buf[off] ^= (unsigned char)(1u << bit);
+			if (image_parse(b.buf, b.len, 0, &img, &err) != -EINVAL) {
+				if (!accepted++)
+					first_bad = off;
+				image_free(img);
+			}
+			b.buf[off] ^= (unsigned char)(1u << bit);
+		}
+	}
+	if (!check_int(accepted, ==, 0))
+		printf("#   first undetected flip at offset %zu\n", first_bad);
+	ib_free(&b);
+}
+
+static void test_random_bytes(void)
+{
+	unsigned char buf[8192];
+	struct image_error err;
+	struct image *img;
+	int accepted = 0;
+
+	srand(42);
+	for (int round = 0; round < 2000; round++) {
+		size_t len = (size_t)rand() % sizeof(buf);
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (unsigned char)rand();
+		if (round % 2) /* get past the magic half of the time */
+			memcpy(buf, "\1\0\0\0\x88\0\0\0CRYOIMG", len < 16 ? len : 16);
+		if (image_parse(buf, len, 0, &img, &err) != -EINVAL)
+			accepted++;
+	}
+	check_int(accepted, ==, 0);
+}
+
+static void test_header_rejects(void)
+{
+	struct rec_header h;
+	struct ib b;
+
+	image_header_init(&h);
+	h.page_size = 4096;
+	memcpy(h.magic, "CRYOIMX", 8);
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, 0, "bad magic", "bad magic");
+	ib_free(&b);
+
+	image_header_init(&h);
+	h.page_size = 4096;
+	h.major = CRYO_IMAGE_MAJOR + 1;
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "cannot be read by this cryo", "newer major version");
+	ib_free(&b);
+
+	image_header_init(&h);
+	h.page_size = 4096;
+	h.minor = CRYO_IMAGE_MINOR + 1;
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "cannot be read by this cryo", "newer minor version");
+	ib_free(&b);
+
+	image_header_init(&h);
+	h.page_size = 4096;
+	h.arch = 183; /* aarch64 */
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "architecture 183", "other architecture");
+	ib_free(&b);
+
+	image_header_init(&h);
+	h.page_size = 4097;
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "bad page size", "bad page size");
+	ib_free(&b);
+
+	image_header_init(&h);
+	h.page_size = 4096;
+	h.flags = 1;
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "unknown header flags", "header flags");
+	ib_free(&b);
+
+	image_header_init(&h);
+	h.page_size = 4096;
+	memset(h.kernel_release, 'x', sizeof(h.kernel_release));
+	ib_begin_hdr(&b, &h);
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "not NUL-terminated", "kernel release");
+	ib_free(&b);
+}
+
+static void test_framing_rejects(void)
+{
+	struct ib b;
+	uint64_t zero = 0;
+	struct rec_task t = { .objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5,
+			      .state = TASK_ZOMBIE };
+
+	ib_begin(&b);
+	ib_rec(&b, 0x7777, &zero, sizeof(zero));
+	ib_end(&b);
+	expect_reject(&b, 0x7777, "unknown record type 0x7777", "unknown type");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &t, sizeof(t) - 8);
+	ib_end(&b);
+	expect_reject(&b, REC_TASK, "record length 40, expected 48", "short fixed record");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_rec(&b, REC_HEADER, &zero, sizeof(zero));
+	ib_end(&b);
+	expect_reject(&b, REC_HEADER, "expected 136", "second header, wrong size");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_end_raw(&b, 0);
+	expect_reject(&b, 0, "without a trailer", "no trailer");
+	ib_free(&b);
+
+	/* length overflow: a record claiming 4 GiB */
+	ib_valid_image(&b);
+	{
+		struct rec_hdr h = { REC_TASK, 0xfffffff8u };
+
+		memcpy(b.buf + 144, &h, sizeof(h));
+	}
+	expect_reject(&b, REC_TASK, "runs past the end", "length overflow");
+	ib_free(&b);
+
+	/* trailer: wrong count, wrong crc, bytes after it, non-zero padding */
+	ib_valid_image(&b);
+	{
+		struct rec_trailer *tr = (void *)(b.buf + b.len - sizeof(*tr));
+
+		tr->nr_records++;
+		expect_reject(&b, REC_TRAILER, "trailer counts 16 records, the image holds 15", "trailer count");
+		tr->nr_records--;
+		tr->crc32c ^= 1;
+		expect_reject(&b, REC_TRAILER, "checksum mismatch", "trailer crc");
+		tr->crc32c ^= 1;
+		tr->pad = 1;
+		expect_reject(&b, REC_TRAILER, "padding", "trailer padding");
+		tr->pad = 0;
+		b.len += 0; /* intact again */
+	}
+	{
+		unsigned char *longer = malloc(b.len + 8);
+
+		memcpy(longer, b.buf, b.len);
+		memset(longer + b.len, 0, 8);
+		free(b.buf);
+		b.buf = longer;
+		b.len += 8;
+		expect_reject(&b, REC_TRAILER, "8 bytes after the trailer", "bytes after trailer");
+	}
+	ib_free(&b);
+
+	/* a record's padding must be zero (and the CRC would catch it anyway) */
+	ib_begin(&b);
+	ib_file(&b, 1, "/a"); /* 48 + 3 bytes: 5 bytes of padding */
+	ib_end(&b);
+	b.buf[144 + 8 + 48 + 3] = 1;
+	expect_reject(&b, REC_FILE, "padding is not zero", "record padding");
+	ib_free(&b);
+}
+
+static void test_objref_rejects(void)
+{
+	struct ib b;
+	struct rec_fdtable fdt = { .objref = 2, .nr_fds = 1 };
+	struct rec_fd fd = { .fdt_objref = 2, .file_objref = 1, .fd = 3 };
+	struct rec_mm mm = { .objref = 1 };
+
+	ib_begin(&b);
+	ib_rec(&b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_file(&b, 1, "/etc/passwd");
+	ib_end(&b);
+	expect_reject(&b, REC_FD, "file: objref 1 used before it is defined", "use before definition");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_end(&b);
+	expect_reject(&b, REC_FD, "objref 1 is a mm, expected a file", "wrong kind");
+	ib_free(&b);
+
+	fd.file_objref = 900;
+	ib_begin(&b);
+	ib_file(&b, 1, "/etc/passwd");
+	ib_rec(&b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_end(&b);
+	expect_reject(&b, REC_FD, "objref 900 out of range", "objref out of range");
+	ib_free(&b);
+
+	fd.file_objref = 0;
+	ib_begin(&b);
+	ib_rec(&b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_end(&b);
+	expect_reject(&b, REC_FD, "objref missing (0)", "missing objref");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_file(&b, 1, "/a");
+	ib_file(&b, 1, "/b");
+	ib_end(&b);
+	expect_reject(&b, REC_FILE, "objref 1 defined twice", "defined twice");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_file(&b, 7000000, "/a");
+	ib_end(&b);
+	expect_reject(&b, REC_FILE, "out of range", "huge objref definition");
+	ib_free(&b);
+}
+
+static void test_semantic_rejects(void)
+{
+	struct ib b;
+	struct rec_fdtable fdt = { .objref = 2, .nr_fds = 2 };
+	struct rec_fd fd = { .fdt_objref = 2, .file_objref = 1, .fd = 3 };
+	struct rec_mm mm = { .objref = 3 };
+	struct rec_vma vma = { .mm_objref = 3, .start = 0x10000, .end = 0x12000, .kind = VMA_ANON,
+			       .prot = 3 };
+	struct rec_pages pg = { .mm_objref = 3, .nr_runs = 1, .nr_pages = 1 };
+	struct rec_pages_run run = { 0x20000, 1 };
+	static unsigned char page[4096];
+	struct rec_task t = { .objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5,
+			      .state = TASK_ALIVE };
+
+	/* fdtable announces 2 fds, holds 1 */
+	ib_begin(&b);
+	ib_file(&b, 1, "/a");
+	ib_rec(&b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_end(&b);
+	expect_reject(&b, REC_FDTABLE, "announces 2 fds, the image holds 1", "fd count");
+	ib_free(&b);
+
+	/* fds in ascending order */
+	ib_begin(&b);
+	ib_file(&b, 1, "/a");
+	ib_rec(&b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_rec(&b, REC_FD, &fd, sizeof(fd));
+	ib_end(&b);
+	expect_reject(&b, REC_FD, "not above the previous fd", "duplicate fd");
+	ib_free(&b);
+
+	/* relative path */
+	ib_begin(&b);
+	ib_file(&b, 1, "etc/passwd");
+	ib_end(&b);
+	expect_reject(&b, REC_FILE, "not absolute", "relative path");
+	ib_free(&b);
+
+	/* vma overlap */
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_end(&b);
+	expect_reject(&b, REC_VMA, "overlaps", "vma overlap");
+	ib_free(&b);
+
+	/* unaligned vma, unknown kind */
+	vma.start = 0x10001;
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_end(&b);
+	expect_reject(&b, REC_VMA, "not a page-aligned user range", "unaligned vma");
+	ib_free(&b);
+	vma.start = 0x10000;
+	vma.kind = 99;
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_end(&b);
+	expect_reject(&b, REC_VMA, "unknown vma kind 99", "vma kind");
+	ib_free(&b);
+	vma.kind = VMA_ANON;
+
+	/* pages outside every vma */
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	image_write_pages(&b.w, &pg, &run, page);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES, "not inside one saved vma", "pages outside vmas");
+	ib_free(&b);
+
+	/* page data checksum */
+	run.vaddr = 0x10000;
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	image_write_pages(&b.w, &pg, &run, page);
+	ib_end(&b);
+	b.buf[b.len - 24 - 100] ^= 0x40;
+	expect_reject(&b, REC_PAGES, "page data checksum mismatch", "page data flip");
+	{
+		struct image *img = NULL;
+		struct image_error err;
+
+		/* deferred: parse succeeds, the check fails later */
+		check_int(image_parse(b.buf, b.len, IMAGE_PARSE_DEFER_PAGE_CRC, &img, &err), ==, 0);
+		if (img)
+			check_int(image_pages_check(img, &img->recs[3], &err), ==, -EINVAL);
+		image_free(img);
+	}
+	ib_free(&b);
+
+	/* a vma after its mm's page data */
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	image_write_pages(&b.w, &pg, &run, page);
+	vma.start = 0x30000;
+	vma.end = 0x31000;
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_end(&b);
+	expect_reject(&b, REC_VMA, "after the page data", "vma after pages");
+	ib_free(&b);
+
+	/* tasks: a live task without objects, a task after other records, bad state */
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &t, sizeof(t));
+	ib_end(&b);
+	expect_reject(&b, REC_TASK, "has no task_objs record", "task without objects");
+	ib_free(&b);
+
+	ib_begin(&b);
+	ib_file(&b, 2, "/a");
+	ib_rec(&b, REC_TASK, &t, sizeof(t));
+	ib_end(&b);
+	expect_reject(&b, REC_TASK, "tasks come first", "task order");
+	ib_free(&b);
+
+	t.state = 9;
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &t, sizeof(t));
+	ib_end(&b);
+	expect_reject(&b, REC_TASK, "unknown state 9", "task state");
+	ib_free(&b);
+
+	t.state = TASK_ZOMBIE;
+	t.pid = -4;
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &t, sizeof(t));
+	ib_end(&b);
+	expect_reject(&b, REC_TASK, "pid -4 out of range", "negative pid");
+	ib_free(&b);
+
+	t.pid = 5;
+	memset(t.comm, 'a', sizeof(t.comm));
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &t, sizeof(t));
+	ib_end(&b);
+	expect_reject(&b, REC_TASK, "comm is not NUL-terminated", "comm");
+	ib_free(&b);
+}
+
+/* The writer puts the image at its final name only when finished. */
+static void test_writer_path(void)
+{
+	char dir[] = "/tmp/cryo-test-XXXXXX", path[64], cmd[96];
+	struct image_writer w;
+	struct rec_header h;
+	struct stat st;
+
+	check(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/x.img", dir);
+	image_header_init(&h);
+	check_int(image_writer_open_path(&w, path), ==, 0);
+	image_write_header(&w, &h);
+	check_int(stat(path, &st), ==, -1); /* not yet */
+	image_writer_close(&w);             /* unfinished: the temporary file goes */
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", dir);
+	check_int(system(cmd), ==, 0);
+
+	check_int(image_writer_open_path(&w, path), ==, 0);
+	image_write_header(&w, &h);
+	check_int(image_writer_finish(&w), ==, 0);
+	image_writer_close(&w);
+	check_int(stat(path, &st), ==, 0);
+	check_int(st.st_mode & 07777, ==, 0600);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	check_int(system(cmd), ==, 0);
+
+	check_int(image_writer_open_path(&w, "/nonexistent/dir/x.img"), ==, -ENOENT);
+}
+
+int main(void)
+{
+	test_round_trip();
+	test_every_truncation();
+	test_every_flip();
+	test_random_bytes();
+	test_header_rejects();
+	test_framing_rejects();
+	test_objref_rejects();
+	test_semantic_rejects();
+	test_writer_path();
+	return tap_done();
+}
