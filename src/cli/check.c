@@ -325,7 +325,7 @@ static int run_in_child(child_probe_fn *fn, void *arg, char *msg, size_t len)
 	return say(msg, len, res.ret, "%s", res.msg);
 }
 
-/* --- kernel and privileges ----------------------------------------------------- */
+/* --- kernel and privileges ------------------------------------------------ */
 
 static int probe_kernel(char *msg, size_t len)
 {
@@ -396,7 +396,7 @@ static int probe_privileges(char *msg, size_t len)
 	return say(msg, len, 0, "uid %u; %s", (unsigned int)geteuid(), have);
 }
 
-/* --- ptrace ----------------------------------------------------------------------- */
+/* --- ptrace --------------------------------------------------------------- */
 
 static int ptrace_denied(char *msg, size_t len, int err)
 {
@@ -410,10 +410,9 @@ static int ptrace_denied(char *msg, size_t len, int err)
 			   "children too",
 			   strerror(-err), (int)tracer);
 	if (scope >= 3)
-		return say(
-		    msg, len, err,
-		    "PTRACE_SEIZE: %s; kernel.yama.ptrace_scope=3 forbids ptrace until reboot",
-		    strerror(-err));
+		return say(msg, len, err,
+			   "PTRACE_SEIZE: %s; yama ptrace_scope=3 forbids all ptrace",
+			   strerror(-err));
 	if (scope > 0)
 		return say(msg, len, err,
 			   "PTRACE_SEIZE: %s (kernel.yama.ptrace_scope=%ld); run as root or set "
@@ -456,7 +455,7 @@ static int probe_ptrace(char *msg, size_t len)
 	return err;
 }
 
-/* --- clone3 with set_tid ---------------------------------------------------------- */
+/* --- clone3 with set_tid -------------------------------------------------- */
 
 /*
  * Restart recreates tasks with their old pids in the namespace cryo runs in,
@@ -468,6 +467,8 @@ static pid_t pick_free_pid(int attempt)
 	long max = read_long("/proc/sys/kernel/pid_max", 32768);
 	long pid = last + 100 + attempt * 37;
 
+	if (max <= 300)
+		max = 32768;
 	/* Past pid_max the kernel wraps to 300 (RESERVED_PIDS); do likewise. */
 	if (pid >= max)
 		pid = 300 + pid % (max - 300);
@@ -533,7 +534,7 @@ static int probe_clone3(char *msg, size_t len)
 	return say(msg, len, 0, "created a child with the chosen pid %d", (int)want);
 }
 
-/* --- fds of another process: pidfd_getfd and kcmp ------------------------------------ */
+/* --- fds of another process: pidfd_getfd and kcmp ------------------------- */
 
 struct fd_report {
 	int fd;
@@ -663,7 +664,7 @@ static int probe_kcmp(char *msg, size_t len)
 	return err;
 }
 
-/* --- PR_SET_MM_MAP ------------------------------------------------------------------- */
+/* --- PR_SET_MM_MAP -------------------------------------------------------- */
 
 #define STAT_FIELDS 52 /* /proc/PID/stat fields are numbered from 1 as in proc(5) */
 
@@ -715,7 +716,10 @@ static int mm_map_fill(struct prctl_mm_map *map, __u64 *auxv, size_t auxv_size)
 	return 0;
 }
 
-/* Setting exe_fd is the part that needs privileges; the old exe must also be unmapped. */
+/*
+ * Setting exe_fd is the part that needs privileges. Linux 6.x also refuses
+ * while the old exe is still mapped, as ours is here; the restorer unmaps it first.
+ */
 static int mm_map_exe(struct prctl_mm_map *map, char *msg, size_t len)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -726,7 +730,7 @@ static int mm_map_exe(struct prctl_mm_map *map, char *msg, size_t len)
 	map->exe_fd = fd;
 	err = prctl(PR_SET_MM, PR_SET_MM_MAP, map, sizeof(*map), 0) ? -errno : 0;
 	close(fd);
-	/* EBUSY: allowed, but our own exe is still mapped, which the restorer will not be. */
+	/* EBUSY comes after the permission check: allowed, just not while mapped. */
 	if (!err || err == -EBUSY)
 		return say(msg, len, 0, "applied our own layout in a child; exe_fd is allowed");
 	if (err == -EPERM)
@@ -765,7 +769,7 @@ static int probe_mm_map(char *msg, size_t len)
 	return run_in_child(mm_map_child, NULL, msg, len);
 }
 
-/* --- reading another process: map_files, process_vm_readv ---------------------------- */
+/* --- reading another process: map_files, process_vm_readv ----------------- */
 
 /* Finds a file mapping of ours; map_files names it with unpadded hex, unlike maps. */
 static int first_file_mapping(char *path, size_t size, ino_t *ino)
@@ -846,9 +850,13 @@ static int vm_read(pid_t pid, void *remote, char *msg, size_t len)
 		return say(msg, len, -errno,
 			   "process_vm_readv: %s; run as root (needs ptrace access)",
 			   strerror(errno));
-	for (size_t i = 0; i < sizeof local; i++)
-		if (n != (ssize_t)sizeof local || local[i] != vm_pattern(i))
+	if (n != (ssize_t)sizeof local)
+		return say(msg, len, -EIO, "process_vm_readv read %zd of %zu bytes", n,
+			   sizeof local);
+	for (size_t i = 0; i < sizeof local; i++) {
+		if (local[i] != vm_pattern(i))
 			return say(msg, len, -EPROTO, "process_vm_readv read the wrong bytes");
+	}
 	return say(msg, len, 0, "read %zd bytes of a child's memory", n);
 }
 
@@ -876,7 +884,7 @@ static int probe_vm_readv(char *msg, size_t len)
 	return err;
 }
 
-/* --- ptys ------------------------------------------------------------------------------ */
+/* --- ptys ----------------------------------------------------------------- */
 
 static int devpts_child(void *arg, char *msg, size_t len)
 {
@@ -887,8 +895,7 @@ static int devpts_child(void *arg, char *msg, size_t len)
 
 	if (unshare(CLONE_NEWNS))
 		return say(msg, len, -errno,
-			   "unshare(CLONE_NEWNS): %s; run as root (needs "
-			   "CAP_SYS_ADMIN)",
+			   "unshare(CLONE_NEWNS): %s; run as root (needs CAP_SYS_ADMIN)",
 			   strerror(errno));
 	/* Else the mount below would propagate back into cryo's namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
@@ -953,7 +960,7 @@ static int probe_ptpeer(char *msg, size_t len)
 	return err;
 }
 
-/* --- userfaultfd and PAGEMAP_SCAN --------------------------------------------------------- */
+/* --- userfaultfd and PAGEMAP_SCAN ----------------------------------------- */
 
 static int uffd_open(void)
 {
@@ -1127,7 +1134,7 @@ static int probe_userfaultfd(char *msg, size_t len)
 		   lack);
 }
 
-/* --- cgroup v2 freezer ------------------------------------------------------------------------ */
+/* --- cgroup v2 freezer ---------------------------------------------------- */
 
 static int cgroup2_mount(char *mnt, size_t size)
 {
@@ -1228,7 +1235,7 @@ static int freezer_try(const char *dir, char *msg, size_t len)
 	child_stop(&c);
 	if (err)
 		return say(msg, len, err, "freezing a child in %s: %s", dir, strerror(-err));
-	return say(msg, len, 0, "froze and thawed a child in a cgroup under %s", dir);
+	return 0;
 }
 
 static int probe_freezer(char *msg, size_t len)
@@ -1244,13 +1251,13 @@ static int probe_freezer(char *msg, size_t len)
 			   strerror(-err));
 	err = freezer_try(dir, msg, len);
 	freezer_rmdir(dir);
+	if (err)
+		return err;
 	/* Name the hierarchy rather than our temporary cgroup, which is gone. */
-	if (!err)
-		say(msg, len, 0, "froze and thawed a child in a cgroup v2 at %s", mnt);
-	return err;
+	return say(msg, len, 0, "froze and thawed a child in a cgroup v2 at %s", mnt);
 }
 
-/* --- the table ------------------------------------------------------------------------------ */
+/* --- the table ------------------------------------------------------------ */
 
 static const struct probe probes[] = {
 	{ "kernel", false, probe_kernel },

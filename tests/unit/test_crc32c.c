@@ -93,12 +93,13 @@ static void test_small(unsigned char *buf)
 /* Lengths around multiples of the hardware path's rounds, at every alignment. */
 static void test_boundaries(unsigned char *buf)
 {
-	static const size_t centres[] = { 3 * 1024, 4096, 6 * 1024, 3 * 4096 };
+	static const size_t centres[] = { 3 * 1024, 4096, 6 * 1024, 3 * 16384,
+					  3 * 16384 + 3 * 1024 };
 	size_t i, len, off;
 	uint32_t seed, want;
 	int bad = 0;
 
-	fill_random(buf, 3 * 4096 + 64);
+	fill_random(buf, 3 * 16384 + 3 * 1024 + 64);
 	for (i = 0; i < sizeof(centres) / sizeof(centres[0]); i++) {
 		for (len = centres[i] - 24; len <= centres[i] + 24; len++) {
 			for (off = 0; off < 8; off++) {
@@ -111,11 +112,12 @@ static void test_boundaries(unsigned char *buf)
 	check_int(bad, ==, 0);
 }
 
+/* Long buffers through both block lengths of the hardware path, at odd alignments. */
 static void test_large(unsigned char *buf)
 {
 	static const size_t lens[] = {
-		65536 + 13,	   (1u << 20) - 1,    1u << 20, (1u << 20) + 1,
-		(1u << 20) + 3071, (1u << 20) + 3073, 3u << 20, (3u << 20) + 57,
+		65536 + 13,	   (1u << 20) - 1,     1u << 20, (1u << 20) + 1,  (1u << 20) + 3071,
+		(1u << 20) + 3073, (1u << 20) + 49151, 3u << 20, (3u << 20) + 57,
 	};
 	static const size_t offs[] = { 0, 1, 3, 7 };
 	size_t i, j;
