@@ -19,9 +19,40 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 CLI_TESTS := $(sort $(wildcard tests/cli/*.sh))
 CORPUS    := tests/fuzz/corpus
 
-# $(call objs,VARIANT,SOURCES)
-objs = $(patsubst %.c,build/$(1)/%.o,$(2))
+# $(call objs,VARIANT,SOURCES): the objects, plus the restorer blob every variant links
+objs = $(patsubst %.c,build/$(1)/%.o,$(2)) $(BLOB)
 
+# --- the restorer blob: freestanding, position independent, embedded in cryo -----
+# It runs after all of cryo is unmapped: no libc, no sanitizers, no absolute
+# relocations. restorer.bin is its flat image; blob.o carries it as data.
+BLOB = build/restorer/blob.o
+RESTORER_CFLAGS = -std=gnu11 -O2 -g0 -Wall -Wextra -Werror -ffreestanding -fPIE -nostdlib \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-mgeneral-regs-only -fno-builtin -fno-tree-loop-distribute-patterns \
+	-fvisibility=hidden -fcf-protection=none -Isrc
+
+build/restorer/restorer.o: src/restorer/restorer.c src/restorer/restorer.h src/arch/x86_64/syscall-raw.h
+	@mkdir -p $(dir $@)
+	$(CC) $(RESTORER_CFLAGS) -c -o $@ $<
+
+build/restorer/head.o: src/arch/x86_64/restorer-head.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+build/restorer/restorer.bin: build/restorer/head.o build/restorer/restorer.o src/restorer/restorer.lds
+	@if readelf -rW build/restorer/restorer.o | grep -qE 'R_X86_64_(64|GOT)'; then \
+	  echo "restorer: absolute or GOT relocations; the blob must be position independent"; \
+	  exit 1; fi
+	ld -T src/restorer/restorer.lds -o build/restorer/restorer.elf \
+	  build/restorer/head.o build/restorer/restorer.o
+	objcopy -O binary build/restorer/restorer.elf $@
+
+$(BLOB): build/restorer/restorer.bin
+	cd build/restorer && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
+	  --rename-section .data=.rodata,alloc,load,readonly,data,contents \
+	  --add-section .note.GNU-stack=/dev/null restorer.bin blob.o
+
+.DEFAULT_GOAL := all
 .PHONY: all check asan fuzz fuzz-run format format-fix lint clean demo corpus
 all: cryo
 

@@ -1,23 +1,234 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The checkpoint driver: find the tree, freeze it, write every object in
+ * dependency order, then resume it exactly as it was (or, with --kill, end
+ * it once the image is durable). Whatever fails, every task is resumed and
+ * a partial image never appears under the final name.
+ */
 #include "core/checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "core/ckpt.h"
 #include "lib/log.h"
+
+int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret)
+{
+	const long args[6] = { a0, a1, a2, a3, 0, 0 };
+
+	return tracee_syscall(&t->tracee, nr, args, ret);
+}
+
+int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+int ckpt_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+/* Single-process for now: a tree or threads are refused by name. */
+static int find_tree(struct ckpt_ctx *ctx)
+{
+	pid_t pid = ctx->opts->pid, *children = NULL, *threads = NULL;
+	size_t nr_children = 0, nr_threads = 0;
+	int ret;
+
+	ret = proc_list_threads(pid, &threads, &nr_threads);
+	if (!ret)
+		ret = proc_list_children(pid, &children, &nr_children);
+	if (ret) {
+		log_error("pid %d: %s", pid, ret == -ENOENT ? "no such process" : strerror(-ret));
+		goto out;
+	}
+	if (nr_threads > 1) {
+		log_error("pid %d: has %zu threads; multi-threaded processes are not supported yet",
+			  pid, nr_threads);
+		ret = -ENOTSUP;
+	} else if (nr_children) {
+		log_error("pid %d: has a child (pid %d); process trees are not supported yet", pid,
+			  children[0]);
+		ret = -ENOTSUP;
+	}
+	if (ret)
+		goto out;
+	ctx->tasks = calloc(1, sizeof(*ctx->tasks));
+	if (!ctx->tasks) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ctx->tasks[0].pid = pid;
+	ctx->nr_tasks = 1;
+out:
+	free(children);
+	free(threads);
+	return ret;
+}
+
+static const char *seize_hint(int err)
+{
+	switch (err) {
+	case -EPERM:
+		return "; run as root, and make sure no debugger is attached";
+	case -ESRCH:
+		return "; it exited";
+	default:
+		return "";
+	}
+}
+
+static int freeze(struct ckpt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct ckpt_task *t = &ctx->tasks[i];
+		int ret = tracee_seize(&t->tracee, t->pid);
+
+		if (ret) {
+			log_error("pid %d: cannot stop it with ptrace: %s%s", t->pid, strerror(-ret),
+				  seize_hint(ret));
+			return ret;
+		}
+		ret = proc_read_stat(t->pid, 0, &t->stat);
+		if (!ret)
+			ret = proc_read_status(t->pid, 0, &t->status);
+		if (ret) {
+			log_error("pid %d: cannot read its /proc status: %s", t->pid, strerror(-ret));
+			return ret;
+		}
+		if (t->status.seccomp) {
+			log_error("pid %d: runs under seccomp (mode %d); not supported yet", t->pid,
+				  t->status.seccomp);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Undoes what freeze() and the dumpers did to the tasks (scratch pages,
+ * ptrace), or, when KILL, ends them: SIGKILL takes even a stopped tracee.
+ */
+static void thaw(struct ckpt_ctx *ctx, bool kill_them)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct ckpt_task *t = &ctx->tasks[i];
+		long r;
+		int ret;
+
+		if (kill_them) {
+			kill(t->pid, SIGKILL);
+			t->tracee.seized = false; /* the kernel detaches the dead */
+		} else if (t->scratch) {
+			ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0, &r);
+			t->scratch = 0;
+		}
+		ret = tracee_detach(&t->tracee);
+		if (ret)
+			log_error("pid %d: cannot resume it: %s", t->pid, strerror(-ret));
+		proc_status_free(&t->status);
+	}
+}
+
+static int write_header(struct ckpt_ctx *ctx)
+{
+	struct rec_header hdr;
+	struct timespec now;
+
+	image_header_init(&hdr);
+	clock_gettime(CLOCK_REALTIME, &now);
+	hdr.time_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	hdr.root_pid = (uint32_t)ctx->opts->pid;
+	hdr.xstate_size = (uint32_t)arch_xstate_size();
+	hdr.xfeatures = arch_xfeatures();
+	return image_write_header(&ctx->w, &hdr);
+}
+
+/* The image, in the order doc/image-format.md requires: tasks, objects, users, state. */
+static int dump(struct ckpt_ctx *ctx)
+{
+	int ret = write_header(ctx);
+
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
+		ret = task_dump_tree(ctx, &ctx->tasks[i]);
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
+		struct ckpt_task *t = &ctx->tasks[i];
+
+		ret = files_dump(ctx, t);
+		if (!ret)
+			ret = mm_dump(ctx, t);
+		if (!ret)
+			ret = task_dump_state(ctx, t);
+		if (!ret)
+			ret = signal_dump(ctx, t);
+	}
+	return ret;
+}
+
+static int open_output(struct ckpt_ctx *ctx)
+{
+	const char *out = ctx->opts->output;
+	int ret;
+
+	if (!strcmp(out, "-"))
+		ret = image_writer_open_fd(&ctx->w, STDOUT_FILENO);
+	else
+		ret = image_writer_open_path(&ctx->w, out);
+	if (ret)
+		log_error("%s: cannot create the image: %s", out, strerror(-ret));
+	return ret;
+}
 
 int checkpoint_run(const struct checkpoint_opts *opts)
 {
-	if (kill(opts->pid, 0) < 0) {
-		int err = errno;
+	struct ckpt_ctx ctx = { .opts = opts, .page_size = sysconf(_SC_PAGESIZE) };
+	int ret;
 
-		log_error("pid %d: %s", opts->pid,
-			  err == ESRCH ? "no such process" : strerror(err));
-		return -err;
+	ctx.objs = objhash_new();
+	if (!ctx.objs)
+		return -ENOMEM;
+	ret = find_tree(&ctx);
+	if (!ret)
+		ret = open_output(&ctx);
+	if (ret)
+		goto out_free;
+	ret = freeze(&ctx);
+	if (!ret)
+		ret = dump(&ctx);
+	if (!ret) {
+		ret = image_writer_finish(&ctx.w);
+		if (ret)
+			log_error("%s: cannot write the image: %s", opts->output, strerror(-ret));
+	} else if (ctx.w.error) {
+		log_error("%s: cannot write the image: %s", opts->output, strerror(-ctx.w.error));
 	}
-	log_error("pid %d: checkpoint is not supported yet by this version of cryo; nothing was "
-		  "done and the tree keeps running",
-		  opts->pid);
-	return -ENOSYS;
+	/* the image is durable (or abandoned): only now may the tree end */
+	thaw(&ctx, !ret && opts->kill);
+	image_writer_close(&ctx.w);
+	if (!ret)
+		log_info("pid %d: checkpointed into %s", opts->pid, opts->output);
+out_free:
+	free(ctx.tasks);
+	objhash_free(ctx.objs);
+	return ret;
 }

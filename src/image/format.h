@@ -51,6 +51,13 @@ enum rec_type {
 	/* tasks: 0x0100 - 0x01ff */
 	REC_TASK = 0x0100,
 	REC_TASK_OBJS = 0x0101,
+	REC_TASK_CORE = 0x0102,
+	REC_SIGACTIONS = 0x0103,
+	REC_SIGPENDING = 0x0104,
+	REC_CREDS = 0x0105,
+	REC_RLIMITS = 0x0106,
+	REC_FS = 0x0107,
+	REC_POSIX_TIMER = 0x0108,
 	/* memory: 0x0200 - 0x02ff */
 	REC_MM = 0x0200,
 	REC_VMA = 0x0201,
@@ -61,6 +68,8 @@ enum rec_type {
 	REC_FD = 0x0302,
 	/* terminals: 0x0400 - 0x04ff (issue: pseudo terminals) */
 	/* architecture: 0x0f00 - 0x0fff */
+	REC_TASK_REGS = 0x0f00,
+	REC_TASK_XSTATE = 0x0f01,
 };
 
 /*
@@ -147,6 +156,131 @@ struct rec_task_objs {
 };
 _Static_assert(sizeof(struct rec_task_objs) == 16, "rec_task_objs layout");
 
+/* Interval timers (ITIMER_REAL, _VIRTUAL, _PROF) and their kin, in ns. */
+struct rec_timer_value {
+	uint64_t interval_ns;
+	uint64_t value_ns; /* time left, 0 when disarmed */
+};
+_Static_assert(sizeof(struct rec_timer_value) == 16, "rec_timer_value layout");
+
+/* The per-task state that is neither a shared object nor a register. */
+struct rec_task_core {
+	uint32_t task_objref; /* OBJ_TASK, a live task */
+	uint32_t personality;
+	uint32_t umask;
+	int32_t pdeath_signal;
+	uint32_t dumpable;     /* prctl(PR_GET_DUMPABLE): 0, 1 or 2 */
+	uint32_t no_new_privs; /* 0 or 1 */
+	uint64_t blocked;      /* signal mask, bit N-1 for signal N */
+	uint64_t tid_address;  /* set_tid_address(), 0 if none */
+	uint64_t robust_list;  /* set_robust_list() head, 0 if none */
+	uint64_t robust_list_len;
+	uint64_t rseq;         /* rseq area, 0 if not registered */
+	uint32_t rseq_len;
+	uint32_t rseq_sig;
+	uint64_t altstack_sp; /* sigaltstack */
+	uint64_t altstack_size;
+	uint32_t altstack_flags;  /* SS_DISABLE, SS_AUTODISARM (SS_ONSTACK is not saved) */
+	uint32_t child_subreaper; /* prctl(PR_SET_CHILD_SUBREAPER): 0 or 1 */
+	struct rec_timer_value itimers[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+	char comm[16];                     /* NUL-terminated */
+	uint64_t timerslack_ns;
+	int32_t nice;            /* -20 .. 19 */
+	uint32_t sched_policy;   /* SCHED_OTHER, ... (SCHED_RESET_ON_FORK kept) */
+	uint32_t sched_priority; /* 0, or 1 .. 99 for the real-time policies */
+	uint32_t thp_disable;    /* prctl(PR_SET_THP_DISABLE): 0 or 1 */
+};
+_Static_assert(sizeof(struct rec_task_core) == 184, "rec_task_core layout");
+
+#define CRYO_ALTSTACK_FLAGS 0x80000002u /* SS_AUTODISARM | SS_DISABLE */
+
+#define CRYO_NSIG 64 /* signals 1..64 */
+
+struct rec_sigaction {
+	uint64_t handler; /* SIG_DFL 0, SIG_IGN 1, or an address */
+	uint64_t flags;   /* SA_* */
+	uint64_t restorer;
+	uint64_t mask;
+};
+_Static_assert(sizeof(struct rec_sigaction) == 32, "rec_sigaction layout");
+
+/* The signal handlers of a thread group, for signals 1..64 (entry N-1). */
+struct rec_sigactions {
+	uint32_t task_objref; /* OBJ_TASK: the thread group leader */
+	uint32_t pad;
+	struct rec_sigaction action[CRYO_NSIG];
+};
+_Static_assert(sizeof(struct rec_sigactions) == 8 + 32 * 64, "rec_sigactions layout");
+
+#define CRYO_SIGINFO_SIZE 128
+
+/* Pending signals of a task (private queue) or of its group (shared). */
+struct rec_sigpending {
+	uint32_t task_objref; /* OBJ_TASK */
+	uint32_t shared;      /* 1: the thread group's queue */
+	uint32_t nr;          /* siginfo entries that follow, oldest first */
+	uint32_t pad;
+	/* uint8_t siginfo[nr][CRYO_SIGINFO_SIZE]; */
+};
+_Static_assert(sizeof(struct rec_sigpending) == 16, "rec_sigpending layout");
+
+#define CRYO_NGROUPS_MAX 65536
+
+struct rec_creds {
+	uint32_t task_objref; /* OBJ_TASK */
+	uint32_t uid[4];      /* real, effective, saved, filesystem */
+	uint32_t gid[4];
+	uint32_t securebits;
+	uint32_t nr_groups; /* supplementary groups that follow */
+	uint32_t pad;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	/* uint32_t groups[nr_groups]; */
+};
+_Static_assert(sizeof(struct rec_creds) == 88, "rec_creds layout");
+
+#define CRYO_RLIM_NLIMITS 16
+#define CRYO_RLIM_INFINITY UINT64_MAX
+
+struct rec_rlimits {
+	uint32_t task_objref; /* OBJ_TASK: the thread group leader */
+	uint32_t nr;          /* CRYO_RLIM_NLIMITS */
+	struct {
+		uint64_t cur, max;
+	} lim[CRYO_RLIM_NLIMITS];
+};
+_Static_assert(sizeof(struct rec_rlimits) == 8 + 16 * 16, "rec_rlimits layout");
+
+/* Working and root directories: two absolute, NUL-terminated paths. */
+struct rec_fs {
+	uint32_t task_objref; /* OBJ_TASK */
+	uint32_t cwd_len;     /* bytes of cwd, NUL included */
+	uint32_t root_len;    /* bytes of root, NUL included; root follows cwd */
+	uint32_t pad;
+	/* char cwd[cwd_len]; char root[root_len]; */
+};
+_Static_assert(sizeof(struct rec_fs) == 16, "rec_fs layout");
+
+enum timer_notify {
+	TIMER_NOTIFY_SIGNAL = 0,    /* SIGEV_SIGNAL: the process */
+	TIMER_NOTIFY_NONE = 1,      /* SIGEV_NONE */
+	TIMER_NOTIFY_THREAD_ID = 4, /* SIGEV_THREAD_ID: one thread */
+};
+
+/* A POSIX timer (timer_create) of a thread group, with the id the program knows. */
+struct rec_posix_timer {
+	uint32_t task_objref; /* OBJ_TASK: the thread group leader */
+	int32_t id;           /* ascending within a task */
+	int32_t clock;        /* CLOCK_REALTIME .. CLOCK_TAI */
+	int32_t notify;       /* enum timer_notify */
+	int32_t signo;        /* 1..64, 0 for TIMER_NOTIFY_NONE */
+	int32_t notify_tid;   /* TIMER_NOTIFY_THREAD_ID: the thread */
+	uint64_t sigev_value;
+	struct rec_timer_value value; /* relative: the time left */
+	int32_t overrun;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct rec_posix_timer) == 56, "rec_posix_timer layout");
+
 /* --- memory ------------------------------------------------------------------- */
 
 /* An address space: the fields of prctl(PR_SET_MM_MAP). */
@@ -159,8 +293,13 @@ struct rec_mm {
 	uint64_t start_stack;
 	uint64_t arg_start, arg_end;
 	uint64_t env_start, env_end;
+	uint32_t auxv_words; /* u64 words of auxv that follow, AT_NULL pair included */
+	uint32_t pad;
+	/* uint64_t auxv[auxv_words]; */
 };
-_Static_assert(sizeof(struct rec_mm) == 96, "rec_mm layout");
+_Static_assert(sizeof(struct rec_mm) == 104, "rec_mm layout");
+
+#define CRYO_AUXV_WORDS_MAX 128
 
 enum vma_kind {
 	VMA_ANON = 1,   /* anonymous, private or shared */
@@ -229,13 +368,14 @@ struct rec_file {
 	uint32_t flags;  /* open(2) flags: access mode and status flags */
 	uint32_t mode;   /* st_mode at checkpoint */
 	uint64_t pos;
-	uint64_t size;   /* st_size at checkpoint, to notice a changed file */
-	uint64_t rdev;   /* st_rdev for FILE_CHR */
+	uint64_t size;     /* st_size at checkpoint, to notice a changed file */
+	uint64_t rdev;     /* st_rdev for FILE_CHR */
+	uint64_t mtime_ns; /* st_mtime at checkpoint, to notice a changed file */
 	uint32_t path_len; /* bytes of path, NUL included */
 	uint32_t pad;
 	/* char path[path_len]: absolute, NUL-terminated, no other NUL */
 };
-_Static_assert(sizeof(struct rec_file) == 48, "rec_file layout");
+_Static_assert(sizeof(struct rec_file) == 56, "rec_file layout");
 
 /* A file descriptor table, shared by the tasks that name it. */
 struct rec_fdtable {
@@ -253,5 +393,27 @@ struct rec_fd {
 	uint32_t flags; /* FD_FLAG_* */
 };
 _Static_assert(sizeof(struct rec_fd) == 16, "rec_fd layout");
+
+/* --- architecture (x86_64) -------------------------------------------------------- */
+
+#define CRYO_X86_64_NR_REGS 27
+
+/* struct user_regs_struct, in its order: r15 ... gs. */
+struct rec_task_regs {
+	uint32_t task_objref; /* OBJ_TASK */
+	uint32_t nr_regs;     /* CRYO_X86_64_NR_REGS */
+	uint64_t regs[CRYO_X86_64_NR_REGS];
+};
+_Static_assert(sizeof(struct rec_task_regs) == 8 + 8 * 27, "rec_task_regs layout");
+
+/* The XSAVE area (FPU, SSE, AVX, ...) as PTRACE_GETREGSET NT_X86_XSTATE gives it. */
+struct rec_task_xstate {
+	uint32_t task_objref; /* OBJ_TASK */
+	uint32_t size;        /* bytes that follow: the header's xstate_size */
+	/* uint8_t xsave[size]; */
+};
+_Static_assert(sizeof(struct rec_task_xstate) == 8, "rec_task_xstate layout");
+
+#define CRYO_XSTATE_MAX (64u << 10)
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +43,23 @@ struct obj_state {
 	uint32_t count;
 	int32_t last_fd;
 	bool alive;
+	uint32_t seen; /* task: TASK_STATE_* records met so far */
+	uint32_t nr_timers;
+	int32_t last_timer;
+};
+
+/* The per-task state records: each at most once per task, all required for a live one. */
+enum {
+	SEEN_CORE = 1 << 0,
+	SEEN_SIGACTIONS = 1 << 1,
+	SEEN_CREDS = 1 << 2,
+	SEEN_RLIMITS = 1 << 3,
+	SEEN_FS = 1 << 4,
+	SEEN_REGS = 1 << 5,
+	SEEN_XSTATE = 1 << 6,
+	SEEN_PENDING_PRIVATE = 1 << 7,
+	SEEN_PENDING_SHARED = 1 << 8,
+	SEEN_REQUIRED = SEEN_CORE | SEEN_SIGACTIONS | SEEN_CREDS | SEEN_RLIMITS | SEEN_FS | SEEN_REGS,
 };
 
 struct parser {
@@ -208,6 +226,183 @@ static int check_task_objs(struct parser *p, const void *payload)
 	return 0;
 }
 
+/* A record of a live task's own state: names its task, at most once per task. */
+static int task_state_once(struct parser *p, uint32_t task_objref, uint32_t bit)
+{
+	struct obj_state *s;
+	int ret = ref_obj(p, task_objref, OBJ_TASK, false, "task");
+
+	if (ret)
+		return ret;
+	s = &p->state[task_objref];
+	if (!s->alive)
+		return fail(p, "task objref %u is not alive: it has no state", task_objref);
+	if (s->seen & bit)
+		return fail(p, "task objref %u: a second %s record", task_objref,
+			    image_rec_name(p->rec->type));
+	s->seen |= bit;
+	return 0;
+}
+
+static int check_task_core(struct parser *p, const void *payload)
+{
+	const struct rec_task_core *c = payload;
+	int ret = task_state_once(p, c->task_objref, SEEN_CORE);
+
+	if (ret)
+		return ret;
+	if (c->umask & ~0777u || c->pdeath_signal < 0 || c->pdeath_signal > CRYO_NSIG ||
+	    c->dumpable > 2 || c->no_new_privs > 1)
+		return fail(p, "umask, parent-death signal, dumpable or no_new_privs out of range");
+	if (c->altstack_flags & ~CRYO_ALTSTACK_FLAGS)
+		return fail(p, "unknown sigaltstack flags %#x", c->altstack_flags);
+	if (c->child_subreaper > 1 || c->thp_disable > 1 || c->nice < -20 || c->nice > 19 ||
+	    (c->sched_policy & ~0x40000000u) > 7 || c->sched_priority > 99)
+		return fail(p, "subreaper, THP, nice or scheduling policy out of range");
+	if (c->rseq && (c->rseq_len < 32 || c->rseq & 31))
+		return fail(p, "rseq area %#llx of %u bytes is not a valid registration",
+			    (unsigned long long)c->rseq, c->rseq_len);
+	for (int i = 0; i < 3; i++)
+		if (c->itimers[i].interval_ns > (1ull << 62) || c->itimers[i].value_ns > (1ull << 62))
+			return fail(p, "interval timer %d out of range", i);
+	return check_cstr(p, c->comm, sizeof(c->comm), "comm");
+}
+
+static int check_sigactions(struct parser *p, const void *payload)
+{
+	const struct rec_sigactions *r = payload;
+
+	return task_state_once(p, r->task_objref, SEEN_SIGACTIONS) ?:
+		       (r->pad ? fail(p, "padding is not zero") : 0);
+}
+
+static int check_sigpending(struct parser *p, const void *payload)
+{
+	const struct rec_sigpending *r = payload;
+	const unsigned char *info = (const unsigned char *)(r + 1);
+	uint32_t bit = r->shared ? SEEN_PENDING_SHARED : SEEN_PENDING_PRIVATE;
+	int ret = task_state_once(p, r->task_objref, bit);
+
+	if (ret)
+		return ret;
+	if (r->shared > 1 || r->pad ||
+	    (uint64_t)r->nr * CRYO_SIGINFO_SIZE != p->rec->len - sizeof(*r))
+		return fail(p, "%u siginfos do not fit the record", r->nr);
+	for (uint32_t i = 0; i < r->nr; i++) {
+		int32_t signo;
+
+		memcpy(&signo, info + (size_t)i * CRYO_SIGINFO_SIZE, sizeof(signo));
+		if (signo < 1 || signo > CRYO_NSIG)
+			return fail(p, "pending signal %u: bad signal number %d", i, signo);
+	}
+	return 0;
+}
+
+static int check_creds(struct parser *p, const void *payload)
+{
+	const struct rec_creds *c = payload;
+	int ret = task_state_once(p, c->task_objref, SEEN_CREDS);
+
+	if (ret)
+		return ret;
+	if (c->nr_groups > CRYO_NGROUPS_MAX ||
+	    (uint64_t)c->nr_groups * sizeof(uint32_t) != p->rec->len - sizeof(*c) || c->pad)
+		return fail(p, "%u groups do not fit the record", c->nr_groups);
+	if (c->securebits & ~0xffu)
+		return fail(p, "unknown securebits %#x", c->securebits);
+	return 0;
+}
+
+static int check_rlimits(struct parser *p, const void *payload)
+{
+	const struct rec_rlimits *r = payload;
+	int ret = task_state_once(p, r->task_objref, SEEN_RLIMITS);
+
+	if (ret)
+		return ret;
+	if (r->nr != CRYO_RLIM_NLIMITS)
+		return fail(p, "%u limits, expected %u", r->nr, CRYO_RLIM_NLIMITS);
+	for (uint32_t i = 0; i < r->nr; i++)
+		if (r->lim[i].cur > r->lim[i].max)
+			return fail(p, "limit %u: soft limit above the hard one", i);
+	return 0;
+}
+
+static int check_path(struct parser *p, const char *path, uint32_t len, const char *what)
+{
+	if (len < 2 || len > CRYO_PATH_MAX || path[0] != '/' || strnlen(path, len) != len - 1)
+		return fail(p, "%s is not an absolute NUL-terminated path", what);
+	return 0;
+}
+
+static int check_fs(struct parser *p, const void *payload)
+{
+	const struct rec_fs *f = payload;
+	const char *paths = (const char *)(f + 1);
+	int ret = task_state_once(p, f->task_objref, SEEN_FS);
+
+	if (ret)
+		return ret;
+	if ((uint64_t)f->cwd_len + f->root_len != p->rec->len - sizeof(*f) || f->pad)
+		return fail(p, "paths of %u and %u bytes do not fit the record", f->cwd_len,
+			    f->root_len);
+	return check_path(p, paths, f->cwd_len, "cwd") ?:
+		       check_path(p, paths + f->cwd_len, f->root_len, "root");
+}
+
+static int check_posix_timer(struct parser *p, const void *payload)
+{
+	const struct rec_posix_timer *t = payload;
+	struct obj_state *s;
+	int ret = ref_obj(p, t->task_objref, OBJ_TASK, false, "task");
+
+	if (ret)
+		return ret;
+	s = &p->state[t->task_objref];
+	if (!s->alive)
+		return fail(p, "task objref %u is not alive: it has no timers", t->task_objref);
+	if (t->id < 0 || (s->nr_timers && t->id <= s->last_timer))
+		return fail(p, "timer id %d: negative or not above the previous one", t->id);
+	if (t->clock < 0 || t->clock > 11 || t->pad || t->overrun < 0)
+		return fail(p, "timer %d: unknown clock %d", t->id, t->clock);
+	if (t->notify != TIMER_NOTIFY_SIGNAL && t->notify != TIMER_NOTIFY_NONE &&
+	    t->notify != TIMER_NOTIFY_THREAD_ID)
+		return fail(p, "timer %d: unknown notification %d", t->id, t->notify);
+	if (t->signo < 0 || t->signo > CRYO_NSIG || (t->notify != TIMER_NOTIFY_NONE && !t->signo))
+		return fail(p, "timer %d: bad signal %d", t->id, t->signo);
+	if (t->value.interval_ns > (1ull << 62) || t->value.value_ns > (1ull << 62))
+		return fail(p, "timer %d: value out of range", t->id);
+	s->nr_timers++;
+	s->last_timer = t->id;
+	return 0;
+}
+
+static int check_task_regs(struct parser *p, const void *payload)
+{
+	const struct rec_task_regs *r = payload;
+	int ret = task_state_once(p, r->task_objref, SEEN_REGS);
+
+	if (ret)
+		return ret;
+	if (r->nr_regs != CRYO_X86_64_NR_REGS)
+		return fail(p, "%u registers, expected %u", r->nr_regs, CRYO_X86_64_NR_REGS);
+	return 0;
+}
+
+static int check_task_xstate(struct parser *p, const void *payload)
+{
+	const struct rec_task_xstate *x = payload;
+	int ret = task_state_once(p, x->task_objref, SEEN_XSTATE);
+
+	if (ret)
+		return ret;
+	if (x->size != p->rec->len - sizeof(*x) || x->size != p->img->header.xstate_size ||
+	    x->size > CRYO_XSTATE_MAX)
+		return fail(p, "xstate of %u bytes, the header says %u", x->size,
+			    p->img->header.xstate_size);
+	return 0;
+}
+
 /* --- memory --------------------------------------------------------------------- */
 
 static bool page_aligned(const struct parser *p, uint64_t x)
@@ -237,6 +432,15 @@ static int check_mm(struct parser *p, const void *payload)
 	    (ret = check_range(p, m->env_start, m->env_end, "environment")) ||
 	    (ret = check_range(p, m->start_stack, m->start_stack, "stack start")))
 		return ret;
+	if (m->pad || m->auxv_words > CRYO_AUXV_WORDS_MAX || m->auxv_words % 2 ||
+	    (uint64_t)m->auxv_words * sizeof(uint64_t) != p->rec->len - sizeof(*m))
+		return fail(p, "auxv of %u words does not fit the record", m->auxv_words);
+	if (m->auxv_words) {
+		const uint64_t *auxv = (const uint64_t *)(m + 1);
+
+		if (auxv[m->auxv_words - 2] != 0)
+			return fail(p, "auxv does not end with AT_NULL");
+	}
 	return 0;
 }
 
@@ -440,7 +644,16 @@ static const struct rec_rule rules[] = {
 	{ REC_TRAILER, "trailer", sizeof(struct rec_trailer), false, check_nothing },
 	{ REC_TASK, "task", sizeof(struct rec_task), false, check_task },
 	{ REC_TASK_OBJS, "task_objs", sizeof(struct rec_task_objs), false, check_task_objs },
-	{ REC_MM, "mm", sizeof(struct rec_mm), false, check_mm },
+	{ REC_TASK_CORE, "task_core", sizeof(struct rec_task_core), false, check_task_core },
+	{ REC_SIGACTIONS, "sigactions", sizeof(struct rec_sigactions), false, check_sigactions },
+	{ REC_SIGPENDING, "sigpending", sizeof(struct rec_sigpending), true, check_sigpending },
+	{ REC_CREDS, "creds", sizeof(struct rec_creds), true, check_creds },
+	{ REC_RLIMITS, "rlimits", sizeof(struct rec_rlimits), false, check_rlimits },
+	{ REC_FS, "fs", sizeof(struct rec_fs), true, check_fs },
+	{ REC_POSIX_TIMER, "posix_timer", sizeof(struct rec_posix_timer), false, check_posix_timer },
+	{ REC_TASK_REGS, "regs", sizeof(struct rec_task_regs), false, check_task_regs },
+	{ REC_TASK_XSTATE, "xstate", sizeof(struct rec_task_xstate), true, check_task_xstate },
+	{ REC_MM, "mm", sizeof(struct rec_mm), true, check_mm },
 	{ REC_VMA, "vma", sizeof(struct rec_vma), false, check_vma },
 	{ REC_PAGES, "pages", sizeof(struct rec_pages), true, check_pages },
 	{ REC_FILE, "file", sizeof(struct rec_file), true, check_file },
@@ -662,6 +875,12 @@ static int check_end(struct parser *p)
 		if (img->objs[ref].kind == OBJ_TASK && s->alive && !s->count)
 			return fail_at(p->err, r->offset, r->type,
 				       "live task objref %u has no task_objs record", ref);
+		if (img->objs[ref].kind == OBJ_TASK && s->alive &&
+		    ((s->seen & SEEN_REQUIRED) != SEEN_REQUIRED ||
+		     (img->header.xstate_size && !(s->seen & SEEN_XSTATE))))
+			return fail_at(p->err, r->offset, r->type,
+				       "live task objref %u lacks part of its state (have %#x)", ref,
+				       s->seen);
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/util.h"
@@ -64,6 +65,17 @@ static void emit_str(struct emitter *e, const char *key, const char *s, size_t m
 			fputc(c, e->out);
 	}
 	fputc('"', e->out);
+}
+
+static void emit_u64_array(struct emitter *e, const char *key, const uint64_t *v, size_t n,
+			   bool hex)
+{
+	emit_key(e, key);
+	fputc(e->json ? '[' : '{', e->out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(e->out, e->json || !hex ? "%s%llu" : "%s%#llx", i ? "," : "",
+			(unsigned long long)v[i]);
+	fputc(e->json ? ']' : '}', e->out);
 }
 
 static void emit_enum(struct emitter *e, const char *key, uint32_t v, const char *const *names,
@@ -138,6 +150,7 @@ static void show_mm(struct emitter *e, const struct image_record *r)
 	emit_hex(e, "arg_end", m->arg_end);
 	emit_hex(e, "env_start", m->env_start);
 	emit_hex(e, "env_end", m->env_end);
+	emit_u64_array(e, "auxv", (const uint64_t *)(m + 1), m->auxv_words, true);
 }
 
 static const char *const vma_kinds[] = {
@@ -218,6 +231,169 @@ static void show_fd(struct emitter *e, const struct image_record *r)
 	emit_hex(e, "flags", f->flags);
 }
 
+
+static void show_task_core(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_task_core *c = r->payload;
+	static const char *const timer_names[] = { "itimer_real", "itimer_virtual", "itimer_prof" };
+
+	emit_u64(e, "task", c->task_objref);
+	emit_hex(e, "personality", c->personality);
+	emit_key(e, "umask");
+	fprintf(e->out, e->json ? "%u" : "%04o", c->umask);
+	emit_i64(e, "pdeath_signal", c->pdeath_signal);
+	emit_u64(e, "dumpable", c->dumpable);
+	emit_u64(e, "no_new_privs", c->no_new_privs);
+	emit_hex(e, "blocked", c->blocked);
+	emit_hex(e, "tid_address", c->tid_address);
+	emit_hex(e, "robust_list", c->robust_list);
+	emit_u64(e, "robust_list_len", c->robust_list_len);
+	emit_hex(e, "rseq", c->rseq);
+	emit_u64(e, "rseq_len", c->rseq_len);
+	emit_hex(e, "rseq_sig", c->rseq_sig);
+	emit_hex(e, "altstack_sp", c->altstack_sp);
+	emit_u64(e, "altstack_size", c->altstack_size);
+	emit_hex(e, "altstack_flags", c->altstack_flags);
+	emit_u64(e, "child_subreaper", c->child_subreaper);
+	emit_u64(e, "timerslack_ns", c->timerslack_ns);
+	emit_i64(e, "nice", c->nice);
+	emit_u64(e, "sched_policy", c->sched_policy);
+	emit_u64(e, "sched_priority", c->sched_priority);
+	emit_u64(e, "thp_disable", c->thp_disable);
+	for (int i = 0; i < 3; i++)
+		emit_u64_array(e, timer_names[i], &c->itimers[i].interval_ns, 2, false);
+	emit_str(e, "comm", c->comm, sizeof(c->comm));
+}
+
+static void show_sigactions(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_sigactions *a = r->payload;
+
+	emit_u64(e, "task", a->task_objref);
+	/* only what differs from the default: SIG_DFL, no flags, empty mask */
+	for (int i = 0; i < CRYO_NSIG; i++) {
+		const struct rec_sigaction *s = &a->action[i];
+		char key[16];
+
+		if (!s->handler && !s->flags && !s->mask && !s->restorer)
+			continue;
+		snprintf(key, sizeof(key), "sig%d", i + 1);
+		emit_u64_array(e, key, &s->handler, 4, true);
+	}
+}
+
+static void show_sigpending(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_sigpending *p = r->payload;
+	const unsigned char *infos = (const unsigned char *)(p + 1);
+
+	emit_u64(e, "task", p->task_objref);
+	emit_u64(e, "shared", p->shared);
+	emit_key(e, "signals");
+	fputc(e->json ? '[' : '{', e->out);
+	for (uint32_t i = 0; i < p->nr; i++) {
+		int32_t signo, code;
+
+		memcpy(&signo, infos + (size_t)i * CRYO_SIGINFO_SIZE, sizeof(signo));
+		memcpy(&code, infos + (size_t)i * CRYO_SIGINFO_SIZE + 8, sizeof(code));
+		fprintf(e->out, e->json ? "%s{\"signo\": %d, \"code\": %d}" : "%s%d/%d", i ? "," : "",
+			signo, code);
+	}
+	fputc(e->json ? ']' : '}', e->out);
+}
+
+static void show_creds(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_creds *c = r->payload;
+	const uint32_t *groups = (const uint32_t *)(c + 1);
+	uint64_t u[4], g[4], gr[64];
+	size_t n = c->nr_groups < 64 ? c->nr_groups : 64;
+
+	for (int i = 0; i < 4; i++) {
+		u[i] = c->uid[i];
+		g[i] = c->gid[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		gr[i] = groups[i];
+	emit_u64(e, "task", c->task_objref);
+	emit_u64_array(e, "uids", u, 4, false);
+	emit_u64_array(e, "gids", g, 4, false);
+	emit_u64(e, "nr_groups", c->nr_groups);
+	emit_u64_array(e, "groups", gr, n, false);
+	emit_hex(e, "securebits", c->securebits);
+	emit_u64_array(e, "caps_inh_prm_eff_bnd_amb", &c->cap_inh, 5, true);
+}
+
+static void show_rlimits(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_rlimits *l = r->payload;
+
+	static const char *const names[CRYO_RLIM_NLIMITS] = {
+		"cpu",	   "fsize", "data",	  "stack",    "core",	"rss",	  "nproc",  "nofile",
+		"memlock", "as",    "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+	};
+
+	emit_u64(e, "task", l->task_objref);
+	for (uint32_t i = 0; i < l->nr && i < CRYO_RLIM_NLIMITS; i++)
+		emit_u64_array(e, names[i], &l->lim[i].cur, 2, false);
+}
+
+static void show_fs(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_fs *f = r->payload;
+	const char *cwd = (const char *)(f + 1);
+
+	emit_u64(e, "task", f->task_objref);
+	emit_str(e, "cwd", cwd, f->cwd_len);
+	emit_str(e, "root", cwd + f->cwd_len, f->root_len);
+}
+
+static void show_regs(struct emitter *e, const struct image_record *r)
+{
+	static const char *const names[CRYO_X86_64_NR_REGS] = {
+		"r15", "r14", "r13", "r12", "rbp",     "rbx",	  "r11", "r10", "r9",
+		"r8",  "rax", "rcx", "rdx", "rsi",     "rdi",	  "orig_rax", "rip", "cs",
+		"eflags", "rsp", "ss",  "fs_base", "gs_base", "ds",	  "es",  "fs",  "gs",
+	};
+	const struct rec_task_regs *g = r->payload;
+
+	emit_u64(e, "task", g->task_objref);
+	for (uint32_t i = 0; i < CRYO_X86_64_NR_REGS; i++)
+		emit_hex(e, names[i], g->regs[i]);
+}
+
+static void show_xstate(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_task_xstate *x = r->payload;
+	const unsigned char *area = (const unsigned char *)(x + 1);
+	uint64_t xstate_bv = 0;
+
+	emit_u64(e, "task", x->task_objref);
+	emit_u64(e, "size", x->size);
+	if (x->size >= 520)
+		memcpy(&xstate_bv, area + 512, sizeof(xstate_bv)); /* the XSAVE header */
+	emit_hex(e, "xstate_bv", xstate_bv);
+}
+
+static void show_posix_timer(struct emitter *e, const struct image_record *r)
+{
+	static const char *const notify[] = { [TIMER_NOTIFY_SIGNAL] = "signal",
+					      [TIMER_NOTIFY_NONE] = "none",
+					      [TIMER_NOTIFY_THREAD_ID] = "thread" };
+	const struct rec_posix_timer *t = r->payload;
+
+	emit_u64(e, "task", t->task_objref);
+	emit_i64(e, "id", t->id);
+	emit_i64(e, "clock", t->clock);
+	emit_enum(e, "notify", (uint32_t)t->notify, notify, ARRAY_SIZE(notify));
+	emit_i64(e, "signo", t->signo);
+	emit_i64(e, "notify_tid", t->notify_tid);
+	emit_hex(e, "sigev_value", t->sigev_value);
+	emit_u64(e, "interval_ns", t->value.interval_ns);
+	emit_u64(e, "value_ns", t->value.value_ns);
+	emit_i64(e, "overrun", t->overrun);
+}
+
 static const struct {
 	uint32_t type;
 	void (*show)(struct emitter *e, const struct image_record *r);
@@ -225,6 +401,10 @@ static const struct {
 	{ REC_HEADER, show_header }, { REC_TASK, show_task },	    { REC_TASK_OBJS, show_task_objs },
 	{ REC_MM, show_mm },	     { REC_VMA, show_vma },	    { REC_PAGES, show_pages },
 	{ REC_FILE, show_file },     { REC_FDTABLE, show_fdtable }, { REC_FD, show_fd },
+	{ REC_TASK_CORE, show_task_core }, { REC_SIGACTIONS, show_sigactions },
+	{ REC_SIGPENDING, show_sigpending }, { REC_CREDS, show_creds },
+	{ REC_RLIMITS, show_rlimits }, { REC_FS, show_fs }, { REC_TASK_REGS, show_regs },
+	{ REC_TASK_XSTATE, show_xstate }, { REC_POSIX_TIMER, show_posix_timer },
 };
 
 static void show_record(struct emitter *e, const struct image_record *r)
@@ -238,7 +418,7 @@ static void show_record(struct emitter *e, const struct image_record *r)
 		emit_str(e, "type", name, SIZE_MAX);
 		emit_u64(e, "len", r->len);
 	} else {
-		fprintf(e->out, "%10llu  %-9s", (unsigned long long)r->offset, name);
+		fprintf(e->out, "%10llu  %-11s", (unsigned long long)r->offset, name);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(shows); i++)
 		if (shows[i].type == r->type)
@@ -265,7 +445,7 @@ int image_show(const struct image *img, FILE *out, bool json)
 	if (json)
 		fprintf(out, "  ],\n  \"trailer\": {\"nr_records\": %zu}\n}\n", img->nr_recs);
 	else
-		fprintf(out, "%10llu  trailer   nr_records=%zu\n",
+		fprintf(out, "%10llu  trailer     nr_records=%zu\n",
 			(unsigned long long)(img->len - sizeof(struct rec_hdr) -
 					     sizeof(struct rec_trailer)),
 			img->nr_recs);

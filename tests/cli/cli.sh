@@ -67,12 +67,12 @@ expect 1 "--log-file in a missing directory" -- "$CRYO" --log-file /nonexistent/
 
 # show: a valid image, human and JSON
 expect 0 "show a valid image" -- "$CRYO" show "$VALID"
-for t in header task task_objs mm vma pages file fdtable fd trailer; do
+for t in header task task_objs mm vma pages file fdtable fd task_core sigactions sigpending creds rlimits fs regs xstate trailer; do
 	grep -qE "^ +[0-9]+  $t " "$tmp/out" && ok "show prints a $t record" || not_ok "show prints a $t record"
 done
 grep -q 'path="/usr/bin/true"' "$tmp/out" && ok "show prints the file path" || not_ok "show prints the file path"
 expect 0 "show --json" -- "$CRYO" show --json "$VALID"
-if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>); exit(@{$d->{records}} == 15 ? 0 : 1)' <"$tmp/out"; then
+if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>); exit(@{$d->{records}} == 24 ? 0 : 1)' <"$tmp/out"; then
 	ok "show --json is JSON with every record"
 else
 	not_ok "show --json is JSON with every record"

@@ -39,6 +39,7 @@ static inline void ib_begin(struct ib *b)
 	image_header_init(&hdr);
 	hdr.page_size = 4096;
 	hdr.root_pid = 100;
+	hdr.xstate_size = 64;
 	ib_begin_hdr(b, &hdr);
 }
 
@@ -83,6 +84,42 @@ static inline void ib_file(struct ib *b, uint32_t objref, const char *path)
 	image_write_rec(&b->w, REC_FILE, &f, sizeof(f), path, f.path_len);
 }
 
+/* The state records a live task needs, for task objref TASK. */
+static inline void ib_task_state(struct ib *b, uint32_t task)
+{
+	static unsigned char xsave[64], infos[3][CRYO_SIGINFO_SIZE];
+	struct rec_task_core core = { .task_objref = task, .umask = 022, .dumpable = 1,
+				      .blocked = 1ull << 9, .altstack_flags = 2, .comm = "root" };
+	struct rec_sigactions acts = { .task_objref = task };
+	struct rec_creds creds = { .task_objref = task, .uid = { 1, 2, 3, 4 },
+				   .gid = { 5, 6, 7, 8 }, .nr_groups = 2, .cap_bnd = ~0ull >> 23 };
+	uint32_t groups[2] = { 10, 20 };
+	struct rec_rlimits lim = { .task_objref = task, .nr = CRYO_RLIM_NLIMITS };
+	struct rec_fs fs = { .task_objref = task, .cwd_len = 5, .root_len = 2 };
+	struct rec_task_regs regs = { .task_objref = task, .nr_regs = CRYO_X86_64_NR_REGS };
+	struct rec_task_xstate xs = { .task_objref = task, .size = sizeof(xsave) };
+	struct rec_sigpending priv = { .task_objref = task, .nr = 1 };
+	struct rec_sigpending shared = { .task_objref = task, .shared = 1, .nr = 2 };
+
+	acts.action[1].handler = 0x401000;
+	acts.action[1].flags = 0x04000000;
+	for (int i = 0; i < CRYO_RLIM_NLIMITS; i++)
+		lim.lim[i].cur = lim.lim[i].max = CRYO_RLIM_INFINITY - (uint64_t)i;
+	for (int i = 0; i < 3; i++)
+		infos[i][0] = (unsigned char)(10 + i); /* si_signo */
+	regs.regs[16] = 0x401234; /* rip */
+	ib_rec(b, REC_TASK_CORE, &core, sizeof(core));
+	ib_rec(b, REC_SIGACTIONS, &acts, sizeof(acts));
+	image_write_rec(&b->w, REC_CREDS, &creds, sizeof(creds), groups, sizeof(groups));
+	ib_rec(b, REC_RLIMITS, &lim, sizeof(lim));
+	image_write_rec(&b->w, REC_FS, &fs, sizeof(fs), "/tmp\0/", 7);
+	ib_rec(b, REC_TASK_REGS, &regs, sizeof(regs));
+	image_write_rec(&b->w, REC_TASK_XSTATE, &xs, sizeof(xs), xsave, sizeof(xsave));
+	image_write_rec(&b->w, REC_SIGPENDING, &priv, sizeof(priv), infos[0], sizeof(infos[0]));
+	image_write_rec(&b->w, REC_SIGPENDING, &shared, sizeof(shared), infos[1],
+			2 * sizeof(infos[0]));
+}
+
 /*
  * A valid image holding every record type: two tasks (one zombie), a file,
  * an fd table with two fds, an mm with four vmas and two pages records.
@@ -113,6 +150,7 @@ static inline int ib_valid_image(struct ib *b)
 		{ .mm_objref = 5, .start = 0x7fff0000, .end = 0x7fff8000, .kind = VMA_VDSO, .prot = 5 },
 	};
 	struct rec_task_objs objs = { .task_objref = 1, .mm_objref = 5, .fdt_objref = 4 };
+	uint64_t auxv[4] = { 6 /* AT_PAGESZ */, 4096, 0, 0 };
 	struct rec_pages_run run1[] = { { 0x700000, 2 } };
 	struct rec_pages_run run2[] = { { 0x7ffdf000, 1 } };
 	struct rec_pages pg1 = { .mm_objref = 5, .nr_runs = 1, .nr_pages = 2 };
@@ -127,12 +165,14 @@ static inline int ib_valid_image(struct ib *b)
 	ib_rec(b, REC_FDTABLE, &fdt, sizeof(fdt));
 	ib_rec(b, REC_FD, &fd0, sizeof(fd0));
 	ib_rec(b, REC_FD, &fd7, sizeof(fd7));
-	ib_rec(b, REC_MM, &mm, sizeof(mm));
+	mm.auxv_words = 4;
+	image_write_rec(&b->w, REC_MM, &mm, sizeof(mm), auxv, sizeof(auxv));
 	for (size_t i = 0; i < ARRAY_SIZE(vmas); i++)
 		ib_rec(b, REC_VMA, &vmas[i], sizeof(vmas[i]));
 	image_write_pages(&b->w, &pg1, run1, pages);
 	image_write_pages(&b->w, &pg2, run2, pages + 2 * 4096);
 	ib_rec(b, REC_TASK_OBJS, &objs, sizeof(objs));
+	ib_task_state(b, 1);
 	return ib_end(b);
 }
 

@@ -37,7 +37,7 @@ static void test_round_trip(void)
 	struct ib b;
 	struct image_error err;
 	struct image *img = NULL;
-	uint32_t types[16];
+	uint32_t types[32];
 	size_t n = 0;
 
 	check_int(ib_valid_image(&b), ==, 0);
@@ -50,11 +50,12 @@ static void test_round_trip(void)
 	for (size_t i = 0; i < img->nr_recs && n < ARRAY_SIZE(types); i++)
 		if (!n || types[n - 1] != img->recs[i].type)
 			types[n++] = img->recs[i].type;
-	check_int(img->nr_recs, ==, 15);
+	check_int(img->nr_recs, ==, 24);
 	check_int(img->nr_objs, ==, 6);
 	check_uint(types[0], ==, REC_HEADER);
 	check_uint(types[1], ==, REC_TASK);
-	check_uint(types[n - 1], ==, REC_TASK_OBJS);
+	check_uint(types[n - 1], ==, REC_SIGPENDING);
+	check_int(n, ==, 17); /* every record type but the trailer */
 	/* every payload equals the bytes that were written */
 	for (size_t i = 0; i < img->nr_recs; i++) {
 		const struct image_record *r = &img->recs[i];
@@ -263,7 +264,7 @@ static void test_framing_rejects(void)
 		struct rec_trailer *tr = (void *)(b.buf + b.len - sizeof(*tr));
 
 		tr->nr_records++;
-		expect_reject(&b, REC_TRAILER, "trailer counts 16 records, the image holds 15", "trailer count");
+		expect_reject(&b, REC_TRAILER, "trailer counts 25 records, the image holds 24", "trailer count");
 		tr->nr_records--;
 		tr->crc32c ^= 1;
 		expect_reject(&b, REC_TRAILER, "checksum mismatch", "trailer crc");
@@ -287,9 +288,9 @@ static void test_framing_rejects(void)
 
 	/* a record's padding must be zero (and the CRC would catch it anyway) */
 	ib_begin(&b);
-	ib_file(&b, 1, "/a"); /* 48 + 3 bytes: 5 bytes of padding */
+	ib_file(&b, 1, "/a"); /* 56 + 3 bytes: 5 bytes of padding */
 	ib_end(&b);
-	b.buf[144 + 8 + 48 + 3] = 1;
+	b.buf[144 + 8 + 56 + 3] = 1;
 	expect_reject(&b, REC_FILE, "padding is not zero", "record padding");
 	ib_free(&b);
 }
@@ -495,6 +496,124 @@ static void test_semantic_rejects(void)
 	ib_free(&b);
 }
 
+/* A valid tree, with the root's state changed by EDIT before it is written. */
+static void build_with_core(struct ib *b, void (*edit)(struct ib *b))
+{
+	struct rec_task t = { .objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5,
+			      .state = TASK_ALIVE };
+	struct rec_fdtable fdt = { .objref = 2 };
+	struct rec_mm mm = { .objref = 3 };
+	struct rec_task_objs o = { .task_objref = 1, .mm_objref = 3, .fdt_objref = 2 };
+
+	ib_begin(b);
+	ib_rec(b, REC_TASK, &t, sizeof(t));
+	ib_rec(b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(b, REC_MM, &mm, sizeof(mm));
+	ib_rec(b, REC_TASK_OBJS, &o, sizeof(o));
+	edit(b);
+	ib_end(b);
+}
+
+static void edit_none(struct ib *b)
+{
+	(void)b;
+}
+
+static void edit_full(struct ib *b)
+{
+	ib_task_state(b, 1);
+}
+
+static void edit_twice(struct ib *b)
+{
+	struct rec_task_core c = { .task_objref = 1 };
+
+	ib_task_state(b, 1);
+	ib_rec(b, REC_TASK_CORE, &c, sizeof(c));
+}
+
+static void edit_bad_groups(struct ib *b)
+{
+	struct rec_creds c = { .task_objref = 1, .nr_groups = 3 };
+
+	image_write_rec(&b->w, REC_CREDS, &c, sizeof(c), "12345678", 8);
+}
+
+static void edit_bad_rlimit(struct ib *b)
+{
+	struct rec_rlimits r = { .task_objref = 1, .nr = CRYO_RLIM_NLIMITS };
+
+	r.lim[3].cur = 10;
+	r.lim[3].max = 5;
+	ib_rec(b, REC_RLIMITS, &r, sizeof(r));
+}
+
+static void edit_bad_fs(struct ib *b)
+{
+	struct rec_fs f = { .task_objref = 1, .cwd_len = 4, .root_len = 2 };
+
+	image_write_rec(&b->w, REC_FS, &f, sizeof(f), "tmp\0/", 6);
+}
+
+static void edit_bad_xstate(struct ib *b)
+{
+	static unsigned char x[32];
+	struct rec_task_xstate xs = { .task_objref = 1, .size = sizeof(x) };
+
+	image_write_rec(&b->w, REC_TASK_XSTATE, &xs, sizeof(xs), x, sizeof(x));
+}
+
+static void edit_bad_signo(struct ib *b)
+{
+	static unsigned char info[CRYO_SIGINFO_SIZE] = { 65 };
+	struct rec_sigpending p = { .task_objref = 1, .nr = 1 };
+
+	image_write_rec(&b->w, REC_SIGPENDING, &p, sizeof(p), info, sizeof(info));
+}
+
+static void edit_bad_umask(struct ib *b)
+{
+	struct rec_task_core c = { .task_objref = 1, .umask = 01000 };
+
+	ib_rec(b, REC_TASK_CORE, &c, sizeof(c));
+}
+
+static void test_task_state_rejects(void)
+{
+	struct ib b;
+	struct image *img = NULL;
+	struct image_error err;
+
+	build_with_core(&b, edit_full);
+	check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0);
+	image_free(img);
+	ib_free(&b);
+	build_with_core(&b, edit_none);
+	expect_reject(&b, REC_TASK, "lacks part of its state", "live task without state");
+	ib_free(&b);
+	build_with_core(&b, edit_twice);
+	expect_reject(&b, REC_TASK_CORE, "a second task_core record", "state twice");
+	ib_free(&b);
+	build_with_core(&b, edit_bad_groups);
+	expect_reject(&b, REC_CREDS, "3 groups do not fit", "groups");
+	ib_free(&b);
+	build_with_core(&b, edit_bad_rlimit);
+	expect_reject(&b, REC_RLIMITS, "limit 3: soft limit above the hard one", "rlimit");
+	ib_free(&b);
+	build_with_core(&b, edit_bad_fs);
+	expect_reject(&b, REC_FS, "cwd is not an absolute", "relative cwd");
+	ib_free(&b);
+	build_with_core(&b, edit_bad_xstate);
+	expect_reject(&b, REC_TASK_XSTATE, "xstate of 32 bytes, the header says 64", "xstate size");
+	ib_free(&b);
+	build_with_core(&b, edit_bad_signo);
+	expect_reject(&b, REC_SIGPENDING, "bad signal number 65", "pending signo");
+	ib_free(&b);
+	build_with_core(&b, edit_bad_umask);
+	expect_reject(&b, REC_TASK_CORE, "umask", "umask");
+	ib_free(&b);
+}
+
 /* The writer puts the image at its final name only when finished. */
 static void test_writer_path(void)
 {
@@ -535,6 +654,7 @@ int main(void)
 	test_framing_rejects();
 	test_objref_rejects();
 	test_semantic_rejects();
+	test_task_state_rejects();
 	test_writer_path();
 	return tap_done();
 }

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The architecture interface: registers, syscalls, the restorer's entry.
+ * Generic code uses only what is declared here; src/arch/x86_64/ is the one
+ * implementation. Each hook says its contract in one line.
+ */
+#ifndef CRYO_ARCH_ARCH_H
+#define CRYO_ARCH_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/x86_64/regs.h"
+
+/* The general registers as PTRACE_GETREGSET NT_PRSTATUS gives them. */
+typedef struct arch_regs arch_regs_t;
+
+/* Bytes of the XSAVE area this CPU uses (XSTATE for ptrace), and its features (XCR0). */
+size_t arch_xstate_size(void);
+uint64_t arch_xfeatures(void);
+
+/* The instruction pointer, stack pointer, and the syscall the task was in (-1 if none). */
+uint64_t arch_regs_ip(const arch_regs_t *regs);
+uint64_t arch_regs_sp(const arch_regs_t *regs);
+long arch_regs_syscall_nr(const arch_regs_t *regs);
+
+/* Sets REGS up to run syscall NR with ARGS from a syscall instruction at IP. */
+void arch_regs_prepare_syscall(arch_regs_t *regs, uint64_t ip, long nr, const long args[6]);
+
+/* The return value of a syscall that has just completed. */
+long arch_regs_syscall_result(const arch_regs_t *regs);
+
+enum syscall_restart {
+	RESTART_IN_PLACE, /* the same task resumes: restart_syscall() is valid */
+	RESTART_REISSUE,  /* a restored task: re-issue the original syscall */
+};
+
+/*
+ * A task stopped inside an interrupted syscall (-ERESTART* in the result)
+ * is resumed by ptrace without passing through signal delivery, so the
+ * kernel will not restart the syscall itself: rewrite REGS so it does.
+ * Returns true if REGS changed.
+ */
+bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how);
+
+/* The length of the syscall instruction and its bytes, to find one in a task. */
+#define ARCH_SYSCALL_INSN_LEN 2
+extern const unsigned char arch_syscall_insn[ARCH_SYSCALL_INSN_LEN];
+
+/* Converts REGS to and from the image's fixed register layout (REC_TASK_REGS). */
+struct rec_task_regs;
+void arch_regs_to_image(const arch_regs_t *regs, struct rec_task_regs *rec);
+void arch_regs_from_image(const struct rec_task_regs *rec, arch_regs_t *regs);
+
+/* Leaves the C world: switches to STACK_TOP and calls ENTRY(ARG); never returns. */
+__attribute__((noreturn)) void arch_jump_to_restorer(uint64_t entry, uint64_t stack_top,
+						     uint64_t arg);
+
+#endif

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/* x86_64: registers, syscall conventions, XSAVE geometry. */
+#include <cpuid.h>
+#include <errno.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "image/format.h"
+
+/* Kernel-internal syscall results that mean "restart me" (include/linux/errno.h). */
+#define ERESTARTSYS           512
+#define ERESTARTNOINTR        513
+#define ERESTARTNOHAND        514
+#define ERESTART_RESTARTBLOCK 516
+
+#define NR_RESTART_SYSCALL 219
+
+const unsigned char arch_syscall_insn[ARCH_SYSCALL_INSN_LEN] = { 0x0f, 0x05 };
+
+size_t arch_xstate_size(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	/* Leaf 0xd, sub-leaf 0: EBX is the XSAVE area size for the features enabled in XCR0. */
+	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx))
+		return 0;
+	return ebx;
+}
+
+uint64_t arch_xfeatures(void)
+{
+	unsigned int eax, ebx, ecx, edx, lo, hi;
+
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+uint64_t arch_regs_ip(const arch_regs_t *regs)
+{
+	return regs->r.rip;
+}
+
+uint64_t arch_regs_sp(const arch_regs_t *regs)
+{
+	return regs->r.rsp;
+}
+
+long arch_regs_syscall_nr(const arch_regs_t *regs)
+{
+	return (long)regs->r.orig_rax;
+}
+
+void arch_regs_prepare_syscall(arch_regs_t *regs, uint64_t ip, long nr, const long args[6])
+{
+	regs->r.rip = ip;
+	regs->r.rax = (unsigned long)nr;
+	/* not inside a syscall: the kernel must not apply restart rules to these regs */
+	regs->r.orig_rax = (unsigned long)-1;
+	regs->r.rdi = (unsigned long)args[0];
+	regs->r.rsi = (unsigned long)args[1];
+	regs->r.rdx = (unsigned long)args[2];
+	regs->r.r10 = (unsigned long)args[3];
+	regs->r.r8 = (unsigned long)args[4];
+	regs->r.r9 = (unsigned long)args[5];
+}
+
+long arch_regs_syscall_result(const arch_regs_t *regs)
+{
+	return (long)regs->r.rax;
+}
+
+bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how)
+{
+	long nr = (long)regs->r.orig_rax, ret = (long)regs->r.rax;
+
+	if (nr < 0)
+		return false;
+	switch (-ret) {
+	case ERESTARTSYS:
+	case ERESTARTNOINTR:
+	case ERESTARTNOHAND:
+		regs->r.rax = (unsigned long)nr;
+		break;
+	case ERESTART_RESTARTBLOCK:
+		/*
+		 * The live task keeps its restart block (the time left of a
+		 * nanosleep); a restored one has none, so it re-issues the call
+		 * with its original arguments.
+		 */
+		regs->r.rax = how == RESTART_IN_PLACE ? NR_RESTART_SYSCALL : (unsigned long)nr;
+		break;
+	default:
+		return false;
+	}
+	regs->r.rip -= ARCH_SYSCALL_INSN_LEN;
+	regs->r.orig_rax = (unsigned long)-1;
+	return true;
+}
+
+_Static_assert(sizeof(struct user_regs_struct) == CRYO_X86_64_NR_REGS * 8,
+	       "user_regs_struct is 27 words");
+
+void arch_regs_to_image(const arch_regs_t *regs, struct rec_task_regs *rec)
+{
+	rec->nr_regs = CRYO_X86_64_NR_REGS;
+	memcpy(rec->regs, &regs->r, sizeof(rec->regs));
+}
+
+void arch_regs_from_image(const struct rec_task_regs *rec, arch_regs_t *regs)
+{
+	memcpy(&regs->r, rec->regs, sizeof(regs->r));
+}
+
+void arch_jump_to_restorer(uint64_t entry, uint64_t stack_top, uint64_t arg)
+{
+	__asm__ volatile("mov %0, %%rsp\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%1\n\t"
+			 "ud2\n\t"
+			 :
+			 : "r"(stack_top), "r"(entry), "D"(arg)
+			 : "memory");
+	__builtin_unreachable();
+}

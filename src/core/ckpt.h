@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checkpoint context: one struct, handed to every object kind's dump
+ * function. No globals.
+ */
+#ifndef CRYO_CORE_CKPT_H
+#define CRYO_CORE_CKPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/checkpoint.h"
+#include "image/writer.h"
+#include "lib/proc.h"
+#include "objhash/objhash.h"
+#include "ptrace/ptrace.h"
+
+struct ckpt_task {
+	pid_t pid;
+	struct tracee tracee;
+	struct proc_stat stat;
+	struct proc_status status;
+	uint32_t objref;
+	uint32_t mm_objref;
+	uint32_t fdt_objref;
+	uint64_t scratch; /* a page mapped in the task for injected syscalls, 0 if none */
+};
+
+struct ckpt_ctx {
+	const struct checkpoint_opts *opts;
+	struct image_writer w;
+	struct objhash *objs;
+	struct ckpt_task *tasks;
+	size_t nr_tasks;
+	long page_size;
+	int out_fd; /* stdout for "-o -", else owned by the writer */
+};
+
+/* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */
+int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3,
+		      long *ret);
+
+/* Reads or writes LEN bytes of task memory at ADDR. 0 or -errno. */
+int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+int ckpt_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* Object kinds: checkpoint side (src/objects/). Each logs its own errors. */
+int files_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
+int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
+int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t);
+int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t);
+int signal_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
+/* Files by path (exe, mappings): their objref, written on first use. */
+int files_dump_path(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags,
+		    uint32_t *ret_objref);
+
+#endif

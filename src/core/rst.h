@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The restart context, handed to every object kind's restore functions.
+ * Restore functions run in restart's child, the task that becomes the
+ * restored process; they report failures with rst_fail(), which sends one
+ * error line to the parent (the child has no stderr of its own by then).
+ */
+#ifndef CRYO_CORE_RST_H
+#define CRYO_CORE_RST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/restart.h"
+#include "image/reader.h"
+#include "image/source.h"
+#include "objhash/objhash.h"
+#include "restorer/restorer.h"
+
+/* One task of the image, with the records that describe it. */
+struct rst_task {
+	pid_t pid;
+	const struct rec_task *task;
+	const struct rec_task_objs *objs;
+	const struct rec_task_core *core;
+	const struct rec_sigactions *sigactions;
+	const struct rec_creds *creds;
+	const struct rec_rlimits *rlimits;
+	const struct rec_fs *fs;
+	const struct rec_task_regs *regs;
+	const struct rec_task_xstate *xstate;
+	const struct rec_sigpending *pending[2]; /* private, shared; NULL if none */
+};
+
+/* The restorer's args block, built up in the child before it is copied in place. */
+struct rst_block {
+	struct restorer_args *args; /* heap copy, arrays appended after it */
+	size_t len, cap;
+};
+
+struct rst_ctx {
+	const struct restart_opts *opts;
+	struct image_source src;
+	struct image *img;
+	struct objhash *objs; /* objref -> fd, in the child */
+	struct rst_task *tasks;
+	size_t nr_tasks;
+	int report_fd; /* child side */
+	int go_fd;     /* child side */
+	int parent_fds[2]; /* the parent's ends of the pipes: the child closes its copies */
+	int high_fd;   /* next fd number for restart's own descriptors */
+	long page_size;
+};
+
+/* Sends one error line to the parent; returns ERR (a -errno) for chaining. */
+int rst_fail(struct rst_ctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Appends LEN bytes to the block, right after what is there; returns their
+ * offset from the args, or 0 on ENOMEM. rst_block_array() aligns the end
+ * for the start of a new array and returns its offset.
+ */
+uint64_t rst_block_append(struct rst_block *b, const void *data, size_t len);
+uint64_t rst_block_array(struct rst_block *b);
+
+/* Object kinds: restart side (src/objects/). */
+int files_restore(struct rst_ctx *ctx, struct rst_task *t);
+int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd);
+int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b);
+/*
+ * Finds a hole of LEN bytes free both now and in the saved address space
+ * for the restorer's block, and plans the vdso moves into B.
+ */
+int mm_restore_layout(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b, size_t len,
+		      uint64_t *ret_start);
+int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b);
+int task_restore_root(struct rst_ctx *ctx, struct rst_task *t);
+int signal_restore(struct rst_ctx *ctx, struct rst_task *t);
+
+#endif

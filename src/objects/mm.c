@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Address spaces: the mm fields (REC_MM), the mappings (REC_VMA) and the
+ * pages that hold data (REC_PAGES).
+ *
+ * Checkpoint reads /proc/PID/maps for the mappings and /proc/PID/pagemap
+ * for the pages worth saving: in private mappings the pages that are
+ * present or swapped and anonymous (a private file page that was never
+ * written is the file's, and a never-written anonymous page is the zero
+ * page: neither needs saving); in shared anonymous mappings every present
+ * or swapped page. Shared file mappings need nothing: the file holds the
+ * data. [vvar], [vvar_vclock] and [vdso] are recorded but never saved:
+ * restart moves its own to the same place.
+ *
+ * Memory is copied with process_vm_readv, or /proc/PID/mem for mappings the
+ * task itself cannot read (PROT_NONE, write-only).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/ckpt.h"
+#include "core/rst.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define PAGES_PER_RECORD (CRYO_PAGES_MAX_BYTES / 4096)
+
+struct page_batch {
+	struct rec_pages hdr;
+	struct rec_pages_run runs[PAGES_PER_RECORD];
+	unsigned char *data;
+	size_t cap_pages;
+	int mem_fd; /* /proc/PID/mem, for unreadable mappings */
+};
+
+static bool is_vdso_name(const char *path)
+{
+	return !strcmp(path, "[vdso]") || !strcmp(path, "[vvar]") || !strcmp(path, "[vvar_vclock]");
+}
+
+/* Sorts a mapping into a vma kind, or says why it cannot be saved yet. */
+static int classify(const struct proc_vma *v, uint32_t *ret_kind, const char **ret_why)
+{
+	const char *p = v->path;
+
+	if (is_vdso_name(p))
+		*ret_kind = VMA_VDSO;
+	else if (!strcmp(p, "[heap]"))
+		*ret_kind = VMA_HEAP;
+	else if (!strcmp(p, "[stack]"))
+		*ret_kind = VMA_STACK;
+	else if (!*p)
+		*ret_kind = VMA_ANON;
+	else if (v->shared && !strcmp(p, "/dev/zero (deleted)"))
+		*ret_kind = VMA_ANON; /* MAP_SHARED | MAP_ANONYMOUS */
+	else if (!strncmp(p, "/memfd:", 7) || !strncmp(p, "/SYSV", 5))
+		return *ret_why = "shared memory (memfd or SysV)", -ENOTSUP;
+	else if (strstr(p, " (deleted)"))
+		return *ret_why = "a mapping of a deleted file", -ENOTSUP;
+	else if (p[0] == '/')
+		*ret_kind = VMA_FILE;
+	else
+		return *ret_why = "a special mapping", -ENOTSUP;
+	return 0;
+}
+
+/* Does this mapping hold pages that only the image can bring back? */
+static bool has_private_data(const struct proc_vma *v, uint32_t kind)
+{
+	if (kind == VMA_VDSO)
+		return false;
+	return !(kind == VMA_FILE && v->shared);
+}
+
+static bool page_worth_saving(uint64_t pm, const struct proc_vma *v)
+{
+	if (!(pm & (PM_PRESENT | PM_SWAP)))
+		return false;
+	/* shared anonymous pages are shmem pages: PM_FILE is set on all of them */
+	return v->shared || !(pm & PM_FILE);
+}
+
+static int batch_flush(struct ckpt_ctx *ctx, struct page_batch *b)
+{
+	int ret;
+
+	if (!b->hdr.nr_runs)
+		return 0;
+	ret = image_write_pages(&ctx->w, &b->hdr, b->runs, b->data);
+	b->hdr.nr_runs = 0;
+	b->hdr.nr_pages = 0;
+	return ret;
+}
+
+static int read_pages(pid_t pid, struct page_batch *b, const struct proc_vma *v, uint64_t addr,
+		      size_t len, unsigned char *dst)
+{
+	struct iovec local = { dst, len }, remote = { (void *)addr, len };
+	ssize_t n;
+
+	if (v->prot & PROT_READ) {
+		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n == (ssize_t)len)
+			return 0;
+	}
+	/* the task cannot read it itself (PROT_NONE): /proc/PID/mem can */
+	n = pread(b->mem_fd, dst, len, (off_t)addr);
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+/* Adds pages [addr, addr + n pages) of one vma, reading them at once. */
+static int batch_add(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
+		     const struct proc_vma *v, uint64_t addr, uint64_t n)
+{
+	uint64_t ps = (uint64_t)ctx->page_size;
+
+	while (n) {
+		uint64_t room = b->cap_pages - b->hdr.nr_pages, take = n < room ? n : room;
+		int ret;
+
+		ret = read_pages(t->pid, b, v, addr, take * ps, b->data + b->hdr.nr_pages * ps);
+		if (ret) {
+			log_error("pid %d: cannot read memory at %#llx: %s", t->pid,
+				  (unsigned long long)addr, strerror(-ret));
+			return ret;
+		}
+		b->runs[b->hdr.nr_runs++] = (struct rec_pages_run){ addr, take };
+		b->hdr.nr_pages += (uint32_t)take;
+		addr += take * ps;
+		n -= take;
+		if ((b->hdr.nr_pages == b->cap_pages || b->hdr.nr_runs == PAGES_PER_RECORD) &&
+		    (ret = batch_flush(ctx, b)))
+			return ret;
+	}
+	return 0;
+}
+
+#define PAGEMAP_CHUNK 4096 /* entries read at once */
+
+static int dump_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
+			  int pagemap_fd, const struct proc_vma *v)
+{
+	static uint64_t pm[PAGEMAP_CHUNK];
+	uint64_t ps = (uint64_t)ctx->page_size;
+
+	for (uint64_t at = v->start; at < v->end;) {
+		uint64_t end = v->end - at > PAGEMAP_CHUNK * ps ? at + PAGEMAP_CHUNK * ps : v->end;
+		uint64_t n = (end - at) / ps, i = 0;
+		int ret = proc_pagemap_read(pagemap_fd, at, end, pm);
+
+		if (ret) {
+			log_error("pid %d: cannot read its pagemap at %#llx: %s", t->pid,
+				  (unsigned long long)at, strerror(-ret));
+			return ret;
+		}
+		while (i < n) {
+			uint64_t j;
+
+			if (!page_worth_saving(pm[i], v)) {
+				i++;
+				continue;
+			}
+			for (j = i; j < n && page_worth_saving(pm[j], v); j++)
+				;
+			ret = batch_add(ctx, t, b, v, at + i * ps, j - i);
+			if (ret)
+				return ret;
+			i = j;
+		}
+		at = end;
+	}
+	return 0;
+}
+
+static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
+		      const uint32_t *kinds)
+{
+	struct page_batch b = { .hdr.mm_objref = t->mm_objref, .mem_fd = -1 };
+	char path[64];
+	int pagemap_fd, ret = 0;
+
+	b.cap_pages = CRYO_PAGES_MAX_BYTES / (size_t)ctx->page_size;
+	b.data = mmap(NULL, CRYO_PAGES_MAX_BYTES, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b.data == MAP_FAILED)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	b.mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	pagemap_fd = proc_pagemap_open(t->pid);
+	if (b.mem_fd < 0 || pagemap_fd < 0) {
+		ret = b.mem_fd < 0 ? -errno : pagemap_fd;
+		log_error("pid %d: cannot open its memory: %s", t->pid, strerror(-ret));
+		goto out;
+	}
+	for (size_t i = 0; i < l->nr && !ret; i++)
+		if (has_private_data(&l->vmas[i], kinds[i]))
+			ret = dump_vma_pages(ctx, t, &b, pagemap_fd, &l->vmas[i]);
+	if (!ret)
+		ret = batch_flush(ctx, &b);
+out:
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	if (b.mem_fd >= 0)
+		close(b.mem_fd);
+	munmap(b.data, CRYO_PAGES_MAX_BYTES);
+	return ret;
+}
+
+/* The exact path of a mapped file, from map_files (maps escapes some names). */
+static int mapped_file_path(pid_t pid, const struct proc_vma *v, char *buf, size_t size)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	return proc_readlink(pid, name, buf, size);
+}
+
+/* Files first: every record must come after the objects it names. */
+static int dump_vma_files(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
+			  const uint32_t *kinds, uint32_t *file_refs)
+{
+	char path[CRYO_PATH_MAX];
+
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct proc_vma *v = &l->vmas[i];
+		int flags = v->shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY, ret;
+
+		file_refs[i] = 0;
+		if (kinds[i] != VMA_FILE)
+			continue;
+		ret = mapped_file_path(t->pid, v, path, sizeof(path));
+		if (ret) {
+			log_error("pid %d: mapping %#llx: cannot read its file name: %s", t->pid,
+				  (unsigned long long)v->start, strerror(-ret));
+			return ret;
+		}
+		ret = files_dump_path(ctx, t, path, flags, &file_refs[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int write_vmas(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
+		      const uint32_t *kinds, const uint32_t *file_refs)
+{
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct proc_vma *v = &l->vmas[i];
+		struct rec_vma r = {
+			.mm_objref = t->mm_objref,
+			.file_objref = file_refs[i],
+			.start = v->start,
+			.end = v->end,
+			.pgoff = kinds[i] == VMA_FILE ? v->pgoff : 0,
+			.kind = kinds[i],
+			.prot = v->prot & VMA_PROT_MASK,
+			.flags = (v->shared ? VMA_FLAG_SHARED : 0) |
+				 (kinds[i] == VMA_STACK ? VMA_FLAG_GROWSDOWN : 0),
+		};
+		int ret = image_write_rec(&ctx->w, REC_VMA, &r, sizeof(r), NULL, 0);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int write_mm(struct ckpt_ctx *ctx, struct ckpt_task *t, uint32_t exe_ref)
+{
+	uint64_t auxv[CRYO_AUXV_WORDS_MAX];
+	const struct proc_stat *s = &t->stat;
+	struct rec_mm mm = {
+		.objref = t->mm_objref,
+		.exe_file_objref = exe_ref,
+		.start_code = s->start_code,
+		.end_code = s->end_code,
+		.start_data = s->start_data,
+		.end_data = s->end_data,
+		.start_brk = s->start_brk,
+		.start_stack = s->start_stack,
+		.arg_start = s->arg_start,
+		.arg_end = s->arg_end,
+		.env_start = s->env_start,
+		.env_end = s->env_end,
+	};
+	size_t words;
+	long brk;
+	int ret;
+
+	ret = proc_read_auxv(t->pid, auxv, ARRAY_SIZE(auxv), &words);
+	if (!ret)
+		ret = ckpt_task_syscall(t, SYS_brk, 0, 0, 0, 0, &brk); /* brk(0) reads the break */
+	if (ret) {
+		log_error("pid %d: cannot read its auxv or break: %s", t->pid, strerror(-ret));
+		return ret;
+	}
+	mm.brk = (uint64_t)brk;
+	mm.auxv_words = (uint32_t)words;
+	return image_write_rec(&ctx->w, REC_MM, &mm, sizeof(mm), auxv, words * sizeof(uint64_t));
+}
+
+static int check_vmas(struct ckpt_task *t, const struct proc_vma_list *l, uint32_t *kinds)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < l->nr; i++) {
+		const char *why = NULL;
+
+		if (!strcmp(l->vmas[i].path, "[vsyscall]"))
+			continue; /* above user space: every task has it */
+		if (classify(&l->vmas[i], &kinds[j], &why)) {
+			log_error("pid %d: mapping %#llx-%#llx (%s) is %s, not supported yet", t->pid,
+				  (unsigned long long)l->vmas[i].start,
+				  (unsigned long long)l->vmas[i].end, l->vmas[i].path, why);
+			return -ENOTSUP;
+		}
+		j++;
+	}
+	return 0;
+}
+
+int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	struct proc_vma_list l = { 0 };
+	uint32_t *kinds = NULL, *file_refs = NULL, exe_ref = 0;
+	char exe[CRYO_PATH_MAX];
+	struct obj_key key = { .hash = (uint64_t)t->pid, .word = { (uint64_t)t->pid } };
+	bool is_new;
+	int ret;
+
+	ret = proc_read_maps(t->pid, &l);
+	if (ret) {
+		log_error("pid %d: cannot read its mappings: %s", t->pid, strerror(-ret));
+		return ret;
+	}
+	/* [vsyscall] is not a mapping of the task's: leave it out of the list */
+	if (l.nr && !strcmp(l.vmas[l.nr - 1].path, "[vsyscall]"))
+		l.nr--;
+	kinds = calloc(l.nr + 1, sizeof(*kinds));
+	file_refs = calloc(l.nr + 1, sizeof(*file_refs));
+	ret = kinds && file_refs ? check_vmas(t, &l, kinds) : -ENOMEM;
+	if (!ret)
+		ret = proc_readlink(t->pid, "exe", exe, sizeof(exe));
+	if (!ret)
+		ret = files_dump_path(ctx, t, exe, O_RDONLY, &exe_ref);
+	if (!ret)
+		ret = dump_vma_files(ctx, t, &l, kinds, file_refs);
+	if (!ret)
+		ret = objhash_lookup_or_add(ctx->objs, OBJ_MM, &key, &t->mm_objref, &is_new);
+	if (!ret)
+		ret = write_mm(ctx, t, exe_ref);
+	if (!ret)
+		ret = write_vmas(ctx, t, &l, kinds, file_refs);
+	if (!ret)
+		ret = dump_pages(ctx, t, &l, kinds);
+	free(kinds);
+	free(file_refs);
+	proc_vma_list_free(&l);
+	return ret;
+}
+
+/* --- restart ----------------------------------------------------------------------- */
+
+static bool run_in(const struct rec_pages_run *run, const struct rec_vma *v)
+{
+	return run->vaddr >= v->start && run->vaddr < v->end;
+}
+
+static uint32_t map_flags(const struct rec_vma *v)
+{
+	uint32_t flags = v->flags & VMA_FLAG_SHARED ? MAP_SHARED : MAP_PRIVATE;
+
+	if (v->kind != VMA_FILE)
+		flags |= MAP_ANONYMOUS;
+	if (v->flags & VMA_FLAG_GROWSDOWN)
+		flags |= MAP_GROWSDOWN;
+	return flags;
+}
+
+/* Page data of MM: one restorer_run per run, pointing into the image. */
+static int add_runs(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint64_t *ret_nr)
+{
+	uint64_t ps = (uint64_t)ctx->page_size, nr = 0;
+
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_pages *pg = r->payload;
+		const struct rec_pages_run *runs = (const void *)(pg + 1);
+		uint64_t off = r->data_offset;
+
+		if (r->type != REC_PAGES || pg->mm_objref != mm)
+			continue;
+		for (uint32_t j = 0; j < pg->nr_runs; j++) {
+			struct restorer_run run = { runs[j].vaddr, runs[j].nr_pages * ps, off };
+
+			if (!rst_block_append(b, &run, sizeof(run)))
+				return -ENOMEM;
+			off += run.len;
+			nr++;
+		}
+	}
+	*ret_nr = nr;
+	return 0;
+}
+
+static bool vma_has_pages(struct rst_ctx *ctx, const struct rec_vma *v)
+{
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_pages *pg = r->payload;
+		const struct rec_pages_run *runs = (const void *)(pg + 1);
+
+		if (r->type != REC_PAGES || pg->mm_objref != v->mm_objref)
+			continue;
+		for (uint32_t j = 0; j < pg->nr_runs; j++)
+			if (run_in(&runs[j], v))
+				return true;
+	}
+	return false;
+}
+
+static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint64_t *ret_nr)
+{
+	uint64_t nr = 0;
+
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_vma *v = r->payload;
+		struct restorer_vma rv;
+		int fd = -1, ret;
+
+		if (r->type != REC_VMA || v->mm_objref != mm || v->kind == VMA_VDSO)
+			continue;
+		if (v->kind == VMA_FILE && (ret = files_open_objref(ctx, v->file_objref, &fd)))
+			return ret;
+		rv = (struct restorer_vma){
+			.start = v->start,
+			.end = v->end,
+			.pgoff = v->pgoff,
+			.prot = v->prot,
+			.flags = map_flags(v),
+			.fd = fd,
+			.has_data = vma_has_pages(ctx, v),
+		};
+		if (!rst_block_append(b, &rv, sizeof(rv)))
+			return -ENOMEM;
+		nr++;
+	}
+	*ret_nr = nr;
+	return 0;
+}
+
+int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
+{
+	const struct image_record *r = image_obj_record(ctx->img, t->objs->mm_objref, OBJ_MM);
+	const struct rec_mm *m = r->payload;
+	struct restorer_mm *rm;
+	uint64_t vmas_off, runs_off, nr_vmas, nr_runs;
+	int exe_fd = -1, ret;
+
+	if (m->exe_file_objref && (ret = files_open_objref(ctx, m->exe_file_objref, &exe_fd)))
+		return ret;
+	vmas_off = rst_block_array(b);
+	ret = add_vmas(ctx, m->objref, b, &nr_vmas);
+	if (ret)
+		return ret;
+	runs_off = rst_block_array(b);
+	ret = add_runs(ctx, m->objref, b, &nr_runs);
+	if (ret)
+		return ret;
+	b->args->vmas_off = nr_vmas ? vmas_off : 0;
+	b->args->nr_vmas = nr_vmas;
+	b->args->runs_off = nr_runs ? runs_off : 0;
+	b->args->nr_runs = nr_runs;
+	rm = &b->args->mm;
+	*rm = (struct restorer_mm){
+		.start_code = m->start_code,
+		.end_code = m->end_code,
+		.start_data = m->start_data,
+		.end_data = m->end_data,
+		.start_brk = m->start_brk,
+		.brk = m->brk,
+		.start_stack = m->start_stack,
+		.arg_start = m->arg_start,
+		.arg_end = m->arg_end,
+		.env_start = m->env_start,
+		.env_end = m->env_end,
+		.auxv_words = m->auxv_words,
+		.exe_fd = exe_fd,
+	};
+	memcpy(rm->auxv, m + 1, m->auxv_words * sizeof(uint64_t));
+	return 0;
+}
+
+struct range {
+	uint64_t start, end;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The lowest hole of LEN bytes above 4 GiB that no range covers. */
+static uint64_t find_hole(struct range *used, size_t nr, uint64_t len)
+{
+	uint64_t at = 1ull << 32;
+
+	qsort(used, nr, sizeof(*used), cmp_range);
+	for (size_t i = 0; i < nr; i++) {
+		if (used[i].end <= at)
+			continue;
+		if (used[i].start >= at + len)
+			break;
+		at = ALIGN_UP(used[i].end, 4096ull);
+	}
+	return at + len <= ARCH_TASK_SIZE ? at : 0;
+}
+
+/* Current special mappings, in address order, must match the saved ones one for one. */
+static int plan_vdso(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b,
+		     const struct proc_vma_list *self, struct range *used, size_t nr_used)
+{
+	struct restorer_args *a = b->args;
+	uint32_t n = 0, saved = 0;
+	uint64_t lo_cur = UINT64_MAX, hi_cur = 0, lo_saved = UINT64_MAX, hi_saved = 0;
+
+	for (size_t i = 0; i < self->nr; i++) {
+		const struct proc_vma *v = &self->vmas[i];
+
+		if (!is_vdso_name(v->path))
+			continue;
+		if (n == RESTORER_MAX_VDSO)
+			return rst_fail(ctx, -ENOTSUP, "pid %d: too many vdso mappings", t->pid);
+		a->vdso[n++] = (struct restorer_vdso){ v->start, 0, v->end - v->start };
+		lo_cur = v->start < lo_cur ? v->start : lo_cur;
+		hi_cur = v->end > hi_cur ? v->end : hi_cur;
+	}
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_vma *v = r->payload;
+
+		if (r->type != REC_VMA || v->mm_objref != t->objs->mm_objref || v->kind != VMA_VDSO)
+			continue;
+		if (saved >= n || a->vdso[saved].len != v->end - v->start)
+			return rst_fail(ctx, -ENOTSUP,
+					"pid %d: its vdso differs from this kernel's; restart on "
+					"the kernel it was checkpointed on",
+					t->pid);
+		a->vdso[saved++].to = v->start;
+		lo_saved = v->start < lo_saved ? v->start : lo_saved;
+		hi_saved = v->end > hi_saved ? v->end : hi_saved;
+	}
+	if (!saved) { /* the task had none: drop ours */
+		memcpy(a->unmap_vdso, a->vdso, sizeof(a->vdso));
+		a->nr_unmap_vdso = n;
+		return 0;
+	}
+	if (saved != n)
+		return rst_fail(ctx, -ENOTSUP, "pid %d: its vdso differs from this kernel's", t->pid);
+	a->nr_vdso = n;
+	if (lo_cur < hi_saved && lo_saved < hi_cur) {
+		/* the moves would overlap: go through a hole first */
+		uint64_t tmp = find_hole(used, nr_used, hi_cur - lo_cur);
+
+		if (!tmp)
+			return rst_fail(ctx, -ENOMEM, "pid %d: no room to move the vdso", t->pid);
+		for (uint32_t i = 0; i < n; i++) {
+			a->vdso_tmp[i] = (struct restorer_vdso){ a->vdso[i].from,
+								 tmp + (a->vdso[i].from - lo_cur),
+								 a->vdso[i].len };
+			a->vdso[i].from = a->vdso_tmp[i].to;
+		}
+	}
+	return 0;
+}
+
+int mm_restore_layout(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b, size_t len,
+		      uint64_t *ret_start)
+{
+	struct proc_vma_list self = { 0 };
+	struct range *used;
+	size_t nr = 0;
+	int ret;
+
+	ret = proc_read_maps(getpid(), &self);
+	if (ret)
+		return rst_fail(ctx, ret, "pid %d: cannot read its own mappings: %s", t->pid,
+				strerror(-ret));
+	used = calloc(self.nr + ctx->img->nr_recs + 1, sizeof(*used));
+	if (!used) {
+		proc_vma_list_free(&self);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < self.nr; i++)
+		used[nr++] = (struct range){ self.vmas[i].start, self.vmas[i].end };
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct rec_vma *v = ctx->img->recs[i].payload;
+
+		if (ctx->img->recs[i].type == REC_VMA)
+			used[nr++] = (struct range){ v->start, v->end };
+	}
+	*ret_start = find_hole(used, nr, len);
+	if (!*ret_start) {
+		ret = rst_fail(ctx, -ENOMEM, "pid %d: no hole for the restorer", t->pid);
+	} else {
+		used[nr++] = (struct range){ *ret_start, *ret_start + len };
+		ret = plan_vdso(ctx, t, b, &self, used, nr);
+	}
+	b->args->task_size = ARCH_TASK_SIZE;
+	free(used);
+	proc_vma_list_free(&self);
+	return ret;
+}

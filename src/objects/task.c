@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tasks: their place in the tree (REC_TASK), the objects they use
+ * (REC_TASK_OBJS), and their own state: REC_TASK_CORE (personality, umask,
+ * prctl settings, signal mask, tid address, robust futex list, rseq,
+ * sigaltstack, interval timers, comm), REC_CREDS, REC_RLIMITS, REC_FS and
+ * the registers (REC_TASK_REGS, REC_TASK_XSTATE).
+ *
+ * What /proc and ptrace show is read from outside; the rest (prctl values,
+ * sigaltstack, itimers, the break) by syscalls injected into the stopped
+ * task, whose results land in a scratch page mapped in the task for the
+ * duration of the checkpoint.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/ckpt.h"
+#include "core/rst.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	struct obj_key key = { .hash = (uint64_t)t->pid, .word = { (uint64_t)t->pid } };
+	struct rec_task r = {
+		.pid = t->pid,
+		.tgid = t->status.tgid,
+		.ppid = t == &ctx->tasks[0] ? 0 : t->stat.ppid,
+		.pgid = t->stat.pgrp,
+		.sid = t->stat.session,
+		.state = TASK_ALIVE,
+	};
+	bool is_new;
+	int ret;
+
+	memcpy(r.comm, t->stat.comm, sizeof(r.comm) - 1);
+	ret = objhash_lookup_or_add(ctx->objs, OBJ_TASK, &key, &t->objref, &is_new);
+	if (ret)
+		return ret;
+	r.objref = t->objref;
+	return image_write_rec(&ctx->w, REC_TASK, &r, sizeof(r), NULL, 0);
+}
+
+/* A page in the task where injected syscalls leave their results. */
+static int scratch(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_addr)
+{
+	long addr;
+	int ret;
+
+	if (!t->scratch) {
+		ret = ckpt_task_syscall(t, SYS_mmap, 0, ctx->page_size, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, &addr);
+		if (ret)
+			return ret;
+		if (addr < 0 && addr > -4096)
+			return (int)addr;
+		t->scratch = (uint64_t)addr;
+	}
+	*ret_addr = t->scratch;
+	return 0;
+}
+
+/* Runs a syscall that writes LEN bytes at its argument ARG_INDEX, and reads them back. */
+static int query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, long a0, long a1,
+		 int arg_index, void *out, size_t len)
+{
+	long args[4] = { a0, a1, 0, 0 }, r;
+	uint64_t page;
+	int ret = scratch(ctx, t, &page);
+
+	if (ret)
+		return ret;
+	args[arg_index] = (long)page;
+	ret = ckpt_task_syscall(t, nr, args[0], args[1], args[2], args[3], &r);
+	if (ret)
+		return ret;
+	if (r < 0)
+		return (int)r;
+	return ckpt_mem_read(t->pid, page, out, len);
+}
+
+static uint64_t timeval_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
+}
+
+static int read_itimers(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
+{
+	for (int which = 0; which < 3; which++) {
+		struct itimerval v;
+		int ret = query(ctx, t, SYS_getitimer, which, 0, 1, &v, sizeof(v));
+
+		if (ret)
+			return ret;
+		c->itimers[which].interval_ns = timeval_ns(&v.it_interval);
+		c->itimers[which].value_ns = timeval_ns(&v.it_value);
+	}
+	return 0;
+}
+
+static int read_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
+{
+	long dumpable, thp;
+	int pdeath = 0, subreaper = 0, ret;
+
+	ret = query(ctx, t, SYS_prctl, PR_GET_PDEATHSIG, 0, 1, &pdeath, sizeof(pdeath));
+	if (!ret)
+		ret = query(ctx, t, SYS_prctl, PR_GET_CHILD_SUBREAPER, 0, 1, &subreaper,
+			    sizeof(subreaper));
+	if (!ret)
+		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &thp);
+	if (!ret)
+		ret = query(ctx, t, SYS_prctl, PR_GET_TID_ADDRESS, 0, 1, &c->tid_address,
+			    sizeof(c->tid_address));
+	if (!ret)
+		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &dumpable);
+	if (ret)
+		return ret;
+	c->pdeath_signal = pdeath;
+	c->dumpable = (uint32_t)dumpable;
+	c->child_subreaper = subreaper != 0;
+	c->thp_disable = thp > 0;
+	return 0;
+}
+
+/* Nice value, scheduling policy and timer slack: all readable from outside. */
+static int read_sched(struct ckpt_task *t, struct rec_task_core *c)
+{
+	struct sched_param param;
+	char text[32];
+	size_t len;
+	int policy, ret;
+
+	errno = 0;
+	c->nice = getpriority(PRIO_PROCESS, (id_t)t->pid);
+	policy = sched_getscheduler(t->pid);
+	if ((c->nice == -1 && errno) || policy < 0 || sched_getparam(t->pid, &param) < 0)
+		return -errno;
+	c->sched_policy = (uint32_t)policy;
+	c->sched_priority = (uint32_t)param.sched_priority;
+	ret = proc_read_small(t->pid, "timerslack_ns", text, sizeof(text), &len);
+	if (ret)
+		return ret;
+	c->timerslack_ns = strtoull(text, NULL, 10);
+	return 0;
+}
+
+static int read_altstack(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
+{
+	stack_t ss;
+	int ret = query(ctx, t, SYS_sigaltstack, 0, 0, 1, &ss, sizeof(ss));
+
+	if (ret)
+		return ret;
+	c->altstack_sp = (uint64_t)ss.ss_sp;
+	c->altstack_size = ss.ss_size;
+	c->altstack_flags = (uint32_t)ss.ss_flags & CRYO_ALTSTACK_FLAGS;
+	return 0;
+}
+
+/* PTRACE_GET_RSEQ_CONFIGURATION's result (linux/ptrace.h clashes with sys/ptrace.h). */
+struct rseq_configuration {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+static int read_rseq_robust(struct ckpt_task *t, struct rec_task_core *c)
+{
+	struct rseq_configuration conf = { 0 };
+	size_t robust_len = 0;
+	void *robust = NULL;
+
+	if (syscall(SYS_get_robust_list, t->pid, &robust, &robust_len) < 0)
+		return -errno;
+	c->robust_list = (uint64_t)robust;
+	c->robust_list_len = robust_len;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(conf), &conf) < 0)
+		return -errno;
+	c->rseq = conf.rseq_abi_pointer;
+	c->rseq_len = conf.rseq_abi_size;
+	c->rseq_sig = conf.signature;
+	return 0;
+}
+
+static int read_personality(struct ckpt_task *t, uint32_t *ret_pers)
+{
+	char text[32];
+	size_t len;
+	int ret = proc_read_small(t->pid, "personality", text, sizeof(text), &len);
+
+	if (ret)
+		return ret;
+	*ret_pers = (uint32_t)strtoul(text, NULL, 16);
+	return 0;
+}
+
+static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	struct rec_task_core c = {
+		.task_objref = t->objref,
+		.umask = t->status.umask,
+		.no_new_privs = (uint32_t)t->status.no_new_privs,
+		.blocked = t->tracee.sigmask,
+	};
+	int ret;
+
+	memcpy(c.comm, t->stat.comm, sizeof(c.comm) - 1);
+	ret = read_personality(t, &c.personality);
+	if (!ret)
+		ret = read_prctls(ctx, t, &c);
+	if (!ret)
+		ret = read_altstack(ctx, t, &c);
+	if (!ret)
+		ret = read_itimers(ctx, t, &c);
+	if (!ret)
+		ret = read_rseq_robust(t, &c);
+	if (!ret)
+		ret = read_sched(t, &c);
+	if (ret) {
+		log_error("pid %d: cannot read its task state: %s", t->pid, strerror(-ret));
+		return ret;
+	}
+	return image_write_rec(&ctx->w, REC_TASK_CORE, &c, sizeof(c), NULL, 0);
+}
+
+static int dump_creds(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	const struct proc_status *s = &t->status;
+	struct rec_creds c = {
+		.task_objref = t->objref,
+		.nr_groups = (uint32_t)s->nr_groups,
+		.cap_inh = s->cap_inh,
+		.cap_prm = s->cap_prm,
+		.cap_eff = s->cap_eff,
+		.cap_bnd = s->cap_bnd,
+		.cap_amb = s->cap_amb,
+	};
+	long bits;
+	int ret;
+
+	memcpy(c.uid, s->uid, sizeof(c.uid));
+	memcpy(c.gid, s->gid, sizeof(c.gid));
+	ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, &bits);
+	if (ret || bits < 0) {
+		log_error("pid %d: cannot read its securebits: %s", t->pid,
+			  strerror(ret ? -ret : (int)-bits));
+		return ret ? ret : (int)bits;
+	}
+	c.securebits = (uint32_t)bits;
+	return image_write_rec(&ctx->w, REC_CREDS, &c, sizeof(c), s->groups,
+			       s->nr_groups * sizeof(uint32_t));
+}
+
+static int dump_rlimits(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	struct rec_rlimits r = { .task_objref = t->objref, .nr = CRYO_RLIM_NLIMITS };
+
+	for (int i = 0; i < CRYO_RLIM_NLIMITS; i++) {
+		struct rlimit lim;
+
+		if (prlimit(t->pid, (__rlimit_resource_t)i, NULL, &lim) < 0) {
+			int err = errno;
+
+			log_error("pid %d: cannot read resource limit %d: %s", t->pid, i,
+				  strerror(err));
+			return -err;
+		}
+		r.lim[i].cur = lim.rlim_cur == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim.rlim_cur;
+		r.lim[i].max = lim.rlim_max == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim.rlim_max;
+	}
+	return image_write_rec(&ctx->w, REC_RLIMITS, &r, sizeof(r), NULL, 0);
+}
+
+static int dump_fs(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	char paths[2 * CRYO_PATH_MAX];
+	struct rec_fs f = { .task_objref = t->objref };
+	int ret;
+
+	ret = proc_readlink(t->pid, "cwd", paths, CRYO_PATH_MAX);
+	if (!ret) {
+		f.cwd_len = (uint32_t)strlen(paths) + 1;
+		ret = proc_readlink(t->pid, "root", paths + f.cwd_len, CRYO_PATH_MAX);
+	}
+	if (ret || paths[0] != '/') {
+		log_error("pid %d: cannot read its working or root directory: %s", t->pid,
+			  ret ? strerror(-ret) : "deleted or unreachable, not supported yet");
+		return ret ? ret : -ENOTSUP;
+	}
+	f.root_len = (uint32_t)strlen(paths + f.cwd_len) + 1;
+	return image_write_rec(&ctx->w, REC_FS, &f, sizeof(f), paths, f.cwd_len + f.root_len);
+}
+
+static int dump_regs(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	struct rec_task_regs regs = { .task_objref = t->objref };
+	struct rec_task_xstate xs = { .task_objref = t->objref };
+	size_t size = arch_xstate_size(), len = 0;
+	void *buf;
+	int ret;
+
+	arch_regs_to_image(&t->tracee.regs, &regs);
+	ret = image_write_rec(&ctx->w, REC_TASK_REGS, &regs, sizeof(regs), NULL, 0);
+	if (ret || !size)
+		return ret;
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	ret = tracee_get_xstate(&t->tracee, buf, size, &len);
+	if (ret || len != size) {
+		log_error("pid %d: cannot read its FPU/AVX state: %s", t->pid,
+			  ret ? strerror(-ret) : "short read");
+		free(buf);
+		return ret ? ret : -EIO;
+	}
+	xs.size = (uint32_t)size;
+	ret = image_write_rec(&ctx->w, REC_TASK_XSTATE, &xs, sizeof(xs), buf, size);
+	free(buf);
+	return ret;
+}
+
+int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	struct rec_task_objs o = {
+		.task_objref = t->objref,
+		.mm_objref = t->mm_objref,
+		.fdt_objref = t->fdt_objref,
+	};
+	int ret = image_write_rec(&ctx->w, REC_TASK_OBJS, &o, sizeof(o), NULL, 0);
+
+	if (!ret)
+		ret = dump_core(ctx, t);
+	if (!ret)
+		ret = dump_creds(ctx, t);
+	if (!ret)
+		ret = dump_rlimits(ctx, t);
+	if (!ret)
+		ret = dump_fs(ctx, t);
+	if (!ret)
+		ret = dump_regs(ctx, t);
+	return ret;
+}
+
+/* --- restart ----------------------------------------------------------------------- */
+
+/*
+ * A lone task restarted by cryo gets its own session or group back when it
+ * led one; otherwise it stays in cryo's (process trees rebuild sessions).
+ */
+int task_restore_root(struct rst_ctx *ctx, struct rst_task *t)
+{
+	if (t->task->sid == t->pid && setsid() < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot create its session: %s", t->pid,
+				strerror(errno));
+	if (t->task->sid != t->pid && t->task->pgid == t->pid && setpgid(0, 0) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot create its process group: %s", t->pid,
+				strerror(errno));
+	return 0;
+}
+
+static int restore_rlimits(struct rst_ctx *ctx, struct rst_task *t)
+{
+	for (uint32_t i = 0; i < t->rlimits->nr; i++) {
+		struct rlimit lim = {
+			.rlim_cur = t->rlimits->lim[i].cur == CRYO_RLIM_INFINITY
+					    ? RLIM_INFINITY
+					    : t->rlimits->lim[i].cur,
+			.rlim_max = t->rlimits->lim[i].max == CRYO_RLIM_INFINITY
+					    ? RLIM_INFINITY
+					    : t->rlimits->lim[i].max,
+		};
+
+		if (setrlimit((__rlimit_resource_t)i, &lim) < 0)
+			return rst_fail(ctx, -errno, "pid %d: cannot set resource limit %u: %s",
+					t->pid, i, strerror(errno));
+	}
+	return 0;
+}
+
+static int restore_fs(struct rst_ctx *ctx, struct rst_task *t)
+{
+	const char *cwd = (const char *)(t->fs + 1), *root = cwd + t->fs->cwd_len;
+
+	if (chdir(cwd) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot enter its working directory %s: %s",
+				t->pid, cwd, strerror(errno));
+	if (strcmp(root, "/") && chroot(root) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot enter its root directory %s: %s",
+				t->pid, root, strerror(errno));
+	return 0;
+}
+
+static int restore_core(struct rst_ctx *ctx, struct rst_task *t)
+{
+	const struct rec_task_core *c = t->core;
+
+	struct sched_param param = { .sched_priority = (int)c->sched_priority };
+
+	umask(c->umask);
+	if (personality(c->personality) < 0 || prctl(PR_SET_NAME, c->comm) < 0 ||
+	    (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) ||
+	    prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper) < 0 ||
+	    prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_TIMERSLACK, c->timerslack_ns) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot set personality, name or prctl "
+				"settings: %s",
+				t->pid, strerror(errno));
+	if (setpriority(PRIO_PROCESS, 0, c->nice) < 0 ||
+	    sched_setscheduler(0, (int)c->sched_policy, &param) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot set its nice value %d or scheduling "
+				"policy %u: %s",
+				t->pid, c->nice, c->sched_policy, strerror(errno));
+	return 0;
+}
+
+static void fill_args(struct rst_task *t, struct restorer_args *a)
+{
+	const struct rec_task_core *c = t->core;
+	const struct rec_creds *cr = t->creds;
+
+	a->tid_address = c->tid_address;
+	a->robust_list = c->robust_list;
+	a->robust_list_len = c->robust_list_len;
+	a->rseq = c->rseq;
+	a->rseq_len = c->rseq_len;
+	a->rseq_sig = c->rseq_sig;
+	for (int i = 0; i < 3; i++)
+		a->itimers[i] = (struct restorer_itimer){ c->itimers[i].interval_ns,
+							  c->itimers[i].value_ns };
+	a->pdeath_signal = c->pdeath_signal;
+	a->dumpable = c->dumpable;
+	memcpy(a->creds.uid, cr->uid, sizeof(cr->uid));
+	memcpy(a->creds.gid, cr->gid, sizeof(cr->gid));
+	a->creds.securebits = cr->securebits;
+	a->creds.nr_groups = cr->nr_groups;
+	a->creds.cap_inh = cr->cap_inh;
+	a->creds.cap_prm = cr->cap_prm;
+	a->creds.cap_eff = cr->cap_eff;
+	a->creds.cap_bnd = cr->cap_bnd;
+	a->creds.cap_amb = cr->cap_amb;
+}
+
+/* Every descriptor restart opened for itself goes once the memory is mapped. */
+static int add_close_list(struct rst_ctx *ctx, struct rst_block *b)
+{
+	uint64_t off = rst_block_array(b), nr = 0;
+
+	for (uint32_t ref = 1; ref < ctx->img->nr_objs; ref++) {
+		uint64_t fd;
+		int32_t v;
+
+		if (objhash_get(ctx->objs, ref, OBJ_FILE, &fd))
+			continue;
+		v = (int32_t)fd;
+		if (!rst_block_append(b, &v, sizeof(v)))
+			return -ENOMEM;
+		nr++;
+	}
+	{
+		int32_t image = ctx->src.fd;
+
+		if (!rst_block_append(b, &image, sizeof(image)))
+			return -ENOMEM;
+		nr++;
+	}
+	b->args->close_off = off;
+	b->args->nr_close = nr;
+	return 0;
+}
+
+int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
+{
+	uint64_t groups_off = 0;
+	int ret;
+
+	if (t->creds->nr_groups) {
+		rst_block_array(b);
+		groups_off = rst_block_append(b, t->creds + 1, t->creds->nr_groups * sizeof(uint32_t));
+		if (!groups_off)
+			return -ENOMEM;
+	}
+	ret = add_close_list(ctx, b);
+	if (ret)
+		return ret;
+	fill_args(t, b->args);
+	b->args->creds.groups_off = groups_off;
+	ret = restore_core(ctx, t);
+	if (!ret)
+		ret = restore_fs(ctx, t);
+	/* last: lower limits could stop what comes before */
+	if (!ret)
+		ret = restore_rlimits(ctx, t);
+	return ret;
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#include "ptrace/ptrace.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "lib/util.h"
+
+#define SEIZE_MAX_SIGNAL_STOPS 64
+
+static long ptrace_req(int req, pid_t tid, void *addr, void *data)
+{
+	long r = ptrace((enum __ptrace_request)req, tid, addr, data);
+
+	return r < 0 ? -errno : r;
+}
+
+int ptrace_wait_stop(pid_t tid, int *ret_status)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(tid, &status, __WALL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		break;
+	}
+	if (!WIFSTOPPED(status))
+		return -ESRCH; /* it exited or was killed under us */
+	*ret_status = status;
+	return 0;
+}
+
+static int get_regs(pid_t tid, arch_regs_t *regs)
+{
+	struct iovec iov = { regs, sizeof(*regs) };
+
+	return (int)ptrace_req(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov);
+}
+
+static int set_regs(pid_t tid, const arch_regs_t *regs)
+{
+	struct iovec iov = { (void *)regs, sizeof(*regs) };
+
+	return (int)ptrace_req(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov);
+}
+
+static int set_sigmask(pid_t tid, uint64_t mask)
+{
+	return (int)ptrace_req(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask);
+}
+
+/*
+ * Waits for the stop PTRACE_INTERRUPT asked for. A signal that arrives
+ * first stops the task in signal delivery; it is handed back (delivered as
+ * it would have been) and the interrupt stop follows.
+ */
+static int wait_interrupt_stop(pid_t tid)
+{
+	for (int i = 0; i < SEIZE_MAX_SIGNAL_STOPS; i++) {
+		int status, ret = ptrace_wait_stop(tid, &status);
+
+		if (ret)
+			return ret;
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		ret = (int)ptrace_req(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status));
+		if (ret)
+			return ret;
+	}
+	return -EAGAIN;
+}
+
+int tracee_seize(struct tracee *t, pid_t tid)
+{
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	ret = (int)ptrace_req(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD);
+	if (ret)
+		return ret;
+	t->seized = true;
+	ret = (int)ptrace_req(PTRACE_INTERRUPT, tid, NULL, NULL);
+	if (!ret)
+		ret = wait_interrupt_stop(tid);
+	if (!ret)
+		ret = get_regs(tid, &t->regs);
+	if (!ret)
+		ret = (int)ptrace_req(PTRACE_GETSIGMASK, tid, (void *)sizeof(t->sigmask),
+				      &t->sigmask);
+	if (ret) {
+		ptrace_req(PTRACE_DETACH, tid, NULL, NULL);
+		t->seized = false;
+	}
+	return ret;
+}
+
+int tracee_detach(struct tracee *t)
+{
+	int ret;
+
+	if (!t->seized)
+		return 0;
+	if (t->syscall_ip) {
+		/*
+		 * After an injected syscall the task stops at a syscall exit, not
+		 * in signal delivery, so the kernel will not restart the syscall
+		 * it was interrupted in: do it here, as the kernel would have.
+		 */
+		arch_regs_t regs = t->regs;
+
+		arch_regs_restart_syscall(&regs, RESTART_IN_PLACE);
+		ret = set_regs(t->tid, &regs);
+		if (ret)
+			return ret;
+	}
+	ret = (int)ptrace_req(PTRACE_DETACH, t->tid, NULL, NULL);
+	t->seized = false;
+	return ret;
+}
+
+int tracee_get_xstate(struct tracee *t, void *buf, size_t size, size_t *ret_len)
+{
+	struct iovec iov = { buf, size };
+	int ret = (int)ptrace_req(PTRACE_GETREGSET, t->tid, (void *)ARCH_NT_XSTATE, &iov);
+
+	if (ret)
+		return ret;
+	*ret_len = iov.iov_len;
+	return 0;
+}
+
+/* Finds a syscall instruction in the task's vdso, so nothing needs patching. */
+static int find_syscall_ip(struct tracee *t)
+{
+	char path[64], line[512];
+	unsigned char code[16384];
+	unsigned long start = 0, end = 0;
+	FILE *maps;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->tid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return -errno;
+	while (fgets(line, sizeof(line), maps))
+		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &start, &end) == 2)
+			break;
+	fclose(maps);
+	if (!start || end - start > sizeof(code))
+		return -ENOTSUP;
+	{
+		struct iovec local = { code, end - start }, remote = { (void *)start, end - start };
+
+		if (process_vm_readv(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)(end - start))
+			return -errno ? -errno : -EIO;
+	}
+	for (size_t i = 0; i + ARCH_SYSCALL_INSN_LEN <= end - start; i++)
+		if (!memcmp(code + i, arch_syscall_insn, ARCH_SYSCALL_INSN_LEN)) {
+			t->syscall_ip = start + i;
+			return 0;
+		}
+	return -ENOTSUP;
+}
+
+/* PTRACE_SYSCALL to the next syscall stop (entry or exit). */
+static int step_to_syscall_stop(pid_t tid)
+{
+	int status, ret = (int)ptrace_req(PTRACE_SYSCALL, tid, NULL, NULL);
+
+	if (!ret)
+		ret = ptrace_wait_stop(tid, &status);
+	if (!ret && WSTOPSIG(status) != (SIGTRAP | 0x80))
+		ret = -EAGAIN; /* stopped for another reason: give up, cleanly */
+	return ret;
+}
+
+int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result)
+{
+	arch_regs_t regs = t->regs;
+	int ret, ret2;
+
+	if (!t->syscall_ip && (ret = find_syscall_ip(t)))
+		return ret;
+	/* nothing may be delivered in the middle: block all while it runs */
+	ret = set_sigmask(t->tid, ~0ull);
+	if (ret)
+		return ret;
+	arch_regs_prepare_syscall(&regs, t->syscall_ip, nr, args);
+	ret = set_regs(t->tid, &regs);
+	if (!ret)
+		ret = step_to_syscall_stop(t->tid); /* entry */
+	if (!ret)
+		ret = step_to_syscall_stop(t->tid); /* exit */
+	if (!ret)
+		ret = get_regs(t->tid, &regs);
+	if (!ret)
+		*ret_result = arch_regs_syscall_result(&regs);
+	ret2 = set_regs(t->tid, &t->regs);
+	if (!ret2)
+		ret2 = set_sigmask(t->tid, t->sigmask);
+	return ret ? ret : ret2;
+}

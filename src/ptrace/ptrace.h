@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tracees: tasks cryo has seized with ptrace. Seizing never signals the
+ * task; PTRACE_INTERRUPT stops it wherever it is (inside a syscall, the
+ * syscall is interrupted and will be restarted). Syscalls are injected
+ * through a syscall instruction that already exists in the task (its vdso),
+ * so the task's memory is never patched; while one runs, every signal is
+ * blocked, and the task's registers and mask are put back afterwards.
+ * No logging: 0 or -errno.
+ */
+#ifndef CRYO_PTRACE_PTRACE_H
+#define CRYO_PTRACE_PTRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/arch.h"
+
+struct tracee {
+	pid_t tid;
+	bool seized;
+	arch_regs_t regs;    /* as stopped */
+	uint64_t sigmask;    /* as stopped */
+	uint64_t syscall_ip; /* a syscall instruction in the task, 0 until found */
+};
+
+/* Seizes TID and waits until it is stopped. */
+int tracee_seize(struct tracee *t, pid_t tid);
+
+/* Resumes the task as it was and detaches. */
+int tracee_detach(struct tracee *t);
+
+/* Reads the XSAVE area into BUF (SIZE bytes); *ret_len gets the bytes filled. */
+int tracee_get_xstate(struct tracee *t, void *buf, size_t size, size_t *ret_len);
+
+/* Runs syscall NR with ARGS in the task; *ret_result gets its return value. */
+int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result);
+
+/* Waits for TID to stop under ptrace; returns the waitpid status in *ret_status. */
+int ptrace_wait_stop(pid_t tid, int *ret_status);
+
+#endif

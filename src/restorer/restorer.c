@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The restorer: freestanding code (no libc, position independent) that
+ * turns restart's child into the saved process. It runs from a block that
+ * lies in a hole of the saved address space, so it can remove everything
+ * else: it unmaps all of cryo, moves the vdso to its saved place, maps the
+ * saved memory and reads its pages from the image, sets the mm fields with
+ * PR_SET_MM_MAP, then the kernel state that only the task itself can set
+ * (tid address, robust list, rseq, credentials, timers), and stops with
+ * SIGSTOP for restart to finish the job with ptrace. See restorer.h.
+ *
+ * On failure it reports the step and errno on report_fd and exits.
+ */
+#include <asm/unistd.h>
+#include <linux/capability.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/signal.h>
+#include <linux/time.h>
+#include <stdint.h>
+
+#include "arch/x86_64/syscall-raw.h"
+#include "restorer/restorer.h"
+
+#define PAGE_SIZE 4096ul
+
+void restorer_main(struct restorer_args *args) __attribute__((noreturn, used));
+
+/* gcc may emit calls to these even in freestanding code */
+void *memcpy(void *dst, const void *src, unsigned long n);
+void *memset(void *dst, int c, unsigned long n);
+
+void *memcpy(void *dst, const void *src, unsigned long n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+void *memset(void *dst, int c, unsigned long n)
+{
+	unsigned char *d = dst;
+
+	while (n--)
+		*d++ = (unsigned char)c;
+	return dst;
+}
+
+static __attribute__((noreturn)) void fail(struct restorer_args *a, int step, long err,
+					   uint64_t where)
+{
+	struct restorer_report r = { .step = step, .err = (int32_t)-err, .where = where };
+
+	raw_syscall3(__NR_write, a->report_fd, &r, sizeof(r));
+	for (;;)
+		raw_syscall1(__NR_exit_group, 1);
+}
+
+static const void *at(const struct restorer_args *a, uint64_t off)
+{
+	return (const char *)a + off;
+}
+
+/* Everything but this block and the current vdso goes: cryo is gone after this. */
+static void unmap_cryo(struct restorer_args *a)
+{
+	uint64_t keep[2 + RESTORER_MAX_VDSO][2], from = 0;
+	uint32_t n = 0;
+
+	keep[n][0] = a->block_start;
+	keep[n++][1] = a->block_start + a->block_len;
+	for (uint32_t i = 0; i < a->nr_vdso; i++, n++) {
+		keep[n][0] = a->vdso[i].from;
+		keep[n][1] = a->vdso[i].from + a->vdso[i].len;
+	}
+	for (uint32_t i = 0; i < a->nr_unmap_vdso; i++, n++) {
+		keep[n][0] = a->unmap_vdso[i].from;
+		keep[n][1] = a->unmap_vdso[i].from + a->unmap_vdso[i].len;
+	}
+	/* walk the kept ranges in address order, unmapping the gaps between them */
+	for (;;) {
+		uint64_t next = a->task_size, next_end = a->task_size;
+		long ret;
+
+		for (uint32_t i = 0; i < n; i++)
+			if (keep[i][0] >= from && keep[i][0] < next) {
+				next = keep[i][0];
+				next_end = keep[i][1];
+			}
+		if (next > from) {
+			ret = raw_syscall2(__NR_munmap, from, next - from);
+			if (ret)
+				fail(a, RST_STEP_UNMAP, ret, from);
+		}
+		if (next >= a->task_size)
+			break;
+		from = next_end;
+	}
+}
+
+static void move_vdso(struct restorer_args *a)
+{
+	for (uint32_t i = 0; i < a->nr_unmap_vdso; i++)
+		raw_syscall2(__NR_munmap, a->unmap_vdso[i].from, a->unmap_vdso[i].len);
+	for (uint32_t pass = 0; pass < 2; pass++) {
+		const struct restorer_vdso *v = pass ? a->vdso : a->vdso_tmp;
+
+		for (uint32_t i = 0; i < a->nr_vdso; i++) {
+			long ret;
+
+			if (!v[i].len || v[i].from == v[i].to)
+				continue;
+			ret = raw_syscall5(__NR_mremap, v[i].from, v[i].len, v[i].len,
+					   MREMAP_MAYMOVE | MREMAP_FIXED, v[i].to);
+			if (ret < 0)
+				fail(a, RST_STEP_VDSO, ret, v[i].to);
+		}
+	}
+}
+
+static void map_vmas(struct restorer_args *a)
+{
+	const struct restorer_vma *v = at(a, a->vmas_off);
+
+	for (uint64_t i = 0; i < a->nr_vmas; i++) {
+		uint32_t prot = v[i].prot | (v[i].has_data ? PROT_READ | PROT_WRITE : 0);
+		long ret = raw_syscall6(__NR_mmap, (long)v[i].start, (long)(v[i].end - v[i].start),
+					prot, v[i].flags | MAP_FIXED, v[i].fd, (long)v[i].pgoff);
+
+		if (ret != (long)v[i].start)
+			fail(a, RST_STEP_MMAP, ret < 0 ? ret : -14 /* EFAULT */, v[i].start);
+	}
+}
+
+static void fill_pages(struct restorer_args *a)
+{
+	const struct restorer_run *r = at(a, a->runs_off);
+
+	for (uint64_t i = 0; i < a->nr_runs; i++) {
+		uint64_t done = 0;
+
+		while (done < r[i].len) {
+			long n = raw_syscall4(__NR_pread64, a->image_fd, r[i].vaddr + done,
+					      r[i].len - done, r[i].file_offset + done);
+
+			if (n <= 0)
+				fail(a, RST_STEP_PAGES, n ? n : -5 /* EIO */, r[i].vaddr + done);
+			done += (uint64_t)n;
+		}
+	}
+}
+
+static void protect_vmas(struct restorer_args *a)
+{
+	const struct restorer_vma *v = at(a, a->vmas_off);
+
+	for (uint64_t i = 0; i < a->nr_vmas; i++) {
+		long ret;
+
+		if (!v[i].has_data || v[i].prot == (PROT_READ | PROT_WRITE))
+			continue;
+		ret = raw_syscall3(__NR_mprotect, v[i].start, v[i].end - v[i].start, v[i].prot);
+		if (ret)
+			fail(a, RST_STEP_MPROTECT, ret, v[i].start);
+	}
+}
+
+/* The layout of struct prctl_mm_map, the kernel's. */
+struct kernel_mm_map {
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+static void set_mm(struct restorer_args *a)
+{
+	const struct restorer_mm *m = &a->mm;
+	struct kernel_mm_map k = {
+		.start_code = m->start_code,
+		.end_code = m->end_code,
+		.start_data = m->start_data,
+		.end_data = m->end_data,
+		.start_brk = m->start_brk,
+		.brk = m->brk,
+		.start_stack = m->start_stack,
+		.arg_start = m->arg_start,
+		.arg_end = m->arg_end,
+		.env_start = m->env_start,
+		.env_end = m->env_end,
+		.auxv = (uint64_t)m->auxv,
+		.auxv_size = m->auxv_words * 8,
+		.exe_fd = (uint32_t)m->exe_fd,
+	};
+	long ret = raw_syscall5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &k, sizeof(k), 0);
+
+	if (ret)
+		fail(a, RST_STEP_MM_MAP, ret, 0);
+}
+
+static void close_fds(struct restorer_args *a)
+{
+	const int32_t *fds = at(a, a->close_off);
+
+	for (uint64_t i = 0; i < a->nr_close; i++)
+		raw_syscall1(__NR_close, fds[i]);
+}
+
+static void set_task(struct restorer_args *a)
+{
+	long ret;
+
+	raw_syscall1(__NR_set_tid_address, a->tid_address);
+	ret = raw_syscall2(__NR_set_robust_list, a->robust_list, a->robust_list_len);
+	if (!ret && a->rseq)
+		ret = raw_syscall4(__NR_rseq, a->rseq, a->rseq_len, 0, a->rseq_sig);
+	if (ret)
+		fail(a, RST_STEP_TASK, ret, 0);
+}
+
+struct cap_header {
+	uint32_t version;
+	int pid;
+};
+
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+static long set_caps(const struct restorer_creds *c)
+{
+	struct cap_header h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct cap_data d[2] = {
+		{ (uint32_t)c->cap_eff, (uint32_t)c->cap_prm, (uint32_t)c->cap_inh },
+		{ (uint32_t)(c->cap_eff >> 32), (uint32_t)(c->cap_prm >> 32),
+		  (uint32_t)(c->cap_inh >> 32) },
+	};
+	long ret;
+
+	/* the bounding set can only shrink, and must shrink before capset drops CAP_SETPCAP */
+	for (int cap = 0; cap < 64; cap++) {
+		if (c->cap_bnd & (1ull << cap))
+			continue;
+		ret = raw_syscall2(__NR_prctl, PR_CAPBSET_DROP, cap);
+		if (ret && ret != -22 /* EINVAL: no such capability */)
+			return ret;
+	}
+	ret = raw_syscall2(__NR_capset, &h, d);
+	if (ret)
+		return ret;
+	raw_syscall5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(c->cap_amb & (1ull << cap)))
+			continue;
+		ret = raw_syscall5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Last of all: once the uids change, the task may lose the right to do the rest. */
+static void set_creds(struct restorer_args *a)
+{
+	const struct restorer_creds *c = &a->creds;
+	long ret;
+
+	/* keep capabilities across the uid change; the saved bits come back at the end */
+	ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, c->securebits | (1 << 4) /* KEEP_CAPS */);
+	if (!ret)
+		ret = raw_syscall2(__NR_setgroups, c->nr_groups, at(a, c->groups_off));
+	if (!ret)
+		ret = raw_syscall3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]);
+	if (!ret)
+		ret = raw_syscall1(__NR_setfsgid, c->gid[3]) >= 0 ? 0 : -1;
+	if (!ret)
+		ret = raw_syscall3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]);
+	if (!ret)
+		ret = raw_syscall1(__NR_setfsuid, c->uid[3]) >= 0 ? 0 : -1;
+	if (!ret)
+		ret = set_caps(c);
+	if (!ret && c->securebits != (c->securebits | (1 << 4)))
+		ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, c->securebits);
+	if (ret)
+		fail(a, RST_STEP_CREDS, ret, 0);
+	/* both are reset by credential changes: set them after */
+	raw_syscall2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable);
+	raw_syscall2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_signal);
+}
+
+struct k_itimerval {
+	long interval_sec, interval_usec, value_sec, value_usec;
+};
+
+static void set_itimers(struct restorer_args *a)
+{
+	for (int which = 0; which < 3; which++) {
+		const struct restorer_itimer *t = &a->itimers[which];
+		struct k_itimerval v = {
+			(long)(t->interval_ns / 1000000000), (long)(t->interval_ns % 1000000000 / 1000),
+			(long)(t->value_ns / 1000000000),    (long)(t->value_ns % 1000000000 / 1000),
+		};
+		long ret;
+
+		/* a timer about to fire must still fire: never round a live one to zero */
+		if (t->value_ns && !v.value_sec && !v.value_usec)
+			v.value_usec = 1;
+		ret = raw_syscall3(__NR_setitimer, which, &v, 0);
+		if (ret)
+			fail(a, RST_STEP_TIMERS, ret, (uint64_t)which);
+	}
+}
+
+void restorer_main(struct restorer_args *a)
+{
+	unmap_cryo(a);
+	move_vdso(a);
+	map_vmas(a);
+	fill_pages(a);
+	protect_vmas(a);
+	set_mm(a);
+	close_fds(a);
+	set_task(a);
+	set_creds(a);
+	set_itimers(a);
+	/* done: restart takes over from here, through ptrace */
+	raw_syscall1(__NR_close, a->report_fd);
+	raw_syscall2(__NR_kill, raw_syscall0(__NR_getpid), SIGSTOP);
+	fail(a, RST_STEP_TASK, -4 /* EINTR: not stopped */, 0);
+}

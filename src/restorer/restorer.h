@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between restart (ordinary C) and the restorer blob
+ * (freestanding, position independent).
+ *
+ * Restart's child copies the blob and a struct restorer_args, with every
+ * array it points to, into one block of memory at a hole of the final
+ * address space, then jumps to the blob's entry with the block's address.
+ * The blob unmaps everything else (all of cryo), moves the vdso, maps the
+ * saved memory, fills it from the image, sets PR_SET_MM_MAP and the
+ * per-task kernel state, and stops itself with SIGSTOP. Restart, tracing
+ * it, then unmaps the block through the blob's syscall instruction, puts
+ * the saved registers in place and lets the task go.
+ *
+ * Everything in here is position independent: arrays are offsets from the
+ * start of the args, never pointers into cryo.
+ */
+#ifndef CRYO_RESTORER_RESTORER_H
+#define CRYO_RESTORER_RESTORER_H
+
+#include <stdint.h>
+
+/* Offsets of the blob's two entry points (see src/arch/x86_64/restorer-head.S). */
+#define RESTORER_ENTRY_OFFSET   0
+#define RESTORER_SYSCALL_OFFSET 16
+
+struct restorer_vma {
+	uint64_t start, end;
+	uint64_t pgoff;
+	uint32_t prot;  /* the final protection */
+	uint32_t flags; /* MAP_PRIVATE / MAP_SHARED, MAP_ANONYMOUS, MAP_GROWSDOWN */
+	int32_t fd;     /* the mapped file, -1 for anonymous */
+	uint32_t has_data; /* pages come from the image: map writable first */
+};
+
+/* Page data: LEN bytes for VADDR at FILE_OFFSET of the image. */
+struct restorer_run {
+	uint64_t vaddr;
+	uint64_t len;
+	uint64_t file_offset;
+};
+
+/* One special mapping ([vvar], [vvar_vclock], [vdso]) to move. */
+struct restorer_vdso {
+	uint64_t from, to, len;
+};
+
+#define RESTORER_MAX_VDSO  3
+#define RESTORER_MAX_GROUPS 65536
+
+/* The steps, reported with an errno to restart when one fails. */
+enum restorer_step {
+	RST_STEP_PREPARE = 0, /* restart's child, before the blob: text says what failed */
+	RST_STEP_BLOCK = 100, /* not a failure: where the block is (where, len) */
+	RST_STEP_UNMAP = 1,
+	RST_STEP_VDSO,
+	RST_STEP_MMAP,
+	RST_STEP_PAGES,
+	RST_STEP_MPROTECT,
+	RST_STEP_MM_MAP,
+	RST_STEP_CLOSE,
+	RST_STEP_TASK,
+	RST_STEP_CREDS,
+	RST_STEP_TIMERS,
+};
+
+/* Messages on report_fd: fixed size, so each write is atomic on a pipe. */
+struct restorer_report {
+	int32_t step;   /* enum restorer_step */
+	int32_t err;    /* errno */
+	uint64_t where; /* an address, when it helps */
+	uint64_t len;
+	char text[232]; /* RST_STEP_PREPARE: the error line */
+};
+_Static_assert(sizeof(struct restorer_report) == 256, "restorer_report is 256 bytes");
+
+/* prctl(PR_SET_MM_MAP)'s struct, with auxv as an offset. */
+struct restorer_mm {
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint32_t auxv_words;
+	int32_t exe_fd;
+	uint64_t auxv[128];
+};
+
+struct restorer_creds {
+	uint32_t uid[4], gid[4];
+	uint32_t securebits;
+	uint32_t nr_groups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint64_t groups_off; /* uint32_t groups[nr_groups] */
+};
+
+struct restorer_itimer {
+	uint64_t interval_ns, value_ns;
+};
+
+struct restorer_args {
+	uint64_t block_start, block_len; /* this block: blob, args, stack; kept */
+	uint64_t task_size;              /* unmap up to here */
+	int32_t image_fd;
+	int32_t report_fd; /* write a struct restorer_report here on failure */
+
+	uint32_t nr_vdso;
+	uint32_t pad0;
+	struct restorer_vdso vdso_tmp[RESTORER_MAX_VDSO]; /* first moves, when they overlap */
+	struct restorer_vdso vdso[RESTORER_MAX_VDSO];
+	uint32_t nr_unmap_vdso; /* ours to drop, when the image had none */
+	uint32_t pad1;
+	struct restorer_vdso unmap_vdso[RESTORER_MAX_VDSO];
+
+	uint64_t nr_vmas, vmas_off; /* struct restorer_vma[] */
+	uint64_t nr_runs, runs_off; /* struct restorer_run[] */
+	uint64_t nr_close, close_off; /* int32_t[]: fds to close once mapped */
+
+	struct restorer_mm mm;
+
+	uint64_t tid_address;
+	uint64_t robust_list, robust_list_len;
+	uint64_t rseq;
+	uint32_t rseq_len, rseq_sig;
+	struct restorer_itimer itimers[3];
+	int32_t pdeath_signal;
+	uint32_t dumpable;
+	struct restorer_creds creds;
+};
+
+#endif
