@@ -17,6 +17,7 @@ LIB_SRCS  := $(sort $(wildcard src/lib/*.c src/image/*.c src/objhash/*.c src/cor
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 CLI_TESTS := $(sort $(wildcard tests/cli/*.sh))
+CR_SRCS   := $(sort $(wildcard tests/cr/*.c))
 CORPUS    := tests/fuzz/corpus
 
 # $(call objs,VARIANT,SOURCES): the objects, plus the restorer blob every variant links
@@ -53,7 +54,7 @@ $(BLOB): build/restorer/restorer.bin
 	  --add-section .note.GNU-stack=/dev/null restorer.bin blob.o
 
 .DEFAULT_GOAL := all
-.PHONY: all check asan fuzz fuzz-run format format-fix lint clean demo corpus
+.PHONY: all check asan fuzz fuzz-run format format-fix lint clean demo corpus bench
 all: cryo
 
 # --- normal build -----------------------------------------------------------
@@ -73,9 +74,16 @@ build/normal/fuzz-replay: $(call objs,normal,tests/fuzz/fuzz_reader.c tests/fuzz
 
 UNIT_BINS := $(patsubst tests/unit/%.c,build/normal/unit/%,$(UNIT_SRCS))
 
-check: cryo $(UNIT_BINS) build/normal/fuzz-replay
+# checkpoint/restart test programs: plain programs, no cryo code in them
+CR_BINS := $(patsubst tests/cr/%.c,build/normal/cr/%,$(CR_SRCS))
+build/normal/cr/%: tests/cr/%.c tests/cr/crtest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -D_GNU_SOURCE -Itests -o $@ $<
+
+check: cryo $(UNIT_BINS) build/normal/fuzz-replay $(CR_BINS)
 	CRYO=$(CURDIR)/cryo CORPUS=$(CURDIR)/$(CORPUS) REPLAY=$(CURDIR)/build/normal/fuzz-replay \
-	  prove --exec '' $(UNIT_BINS) tests/fuzz/replay.sh $(CLI_TESTS)
+	  CR_BIN=$(CURDIR)/build/normal/cr \
+	  prove --exec '' $(UNIT_BINS) tests/fuzz/replay.sh $(CLI_TESTS) tests/cr/run.sh
 
 # --- ASan + UBSan build of the tests ------------------------------------------
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -96,10 +104,10 @@ build/asan/fuzz-replay: $(call objs,asan,tests/fuzz/fuzz_reader.c tests/fuzz/rep
 
 ASAN_BINS := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRCS))
 
-asan: build/asan/cryo $(ASAN_BINS) build/asan/fuzz-replay
+asan: build/asan/cryo $(ASAN_BINS) build/asan/fuzz-replay $(CR_BINS)
 	CRYO=$(CURDIR)/build/asan/cryo CORPUS=$(CURDIR)/$(CORPUS) \
-	  REPLAY=$(CURDIR)/build/asan/fuzz-replay \
-	  prove --exec '' $(ASAN_BINS) tests/fuzz/replay.sh $(CLI_TESTS)
+	  REPLAY=$(CURDIR)/build/asan/fuzz-replay CR_BIN=$(CURDIR)/build/normal/cr \
+	  prove --exec '' $(ASAN_BINS) tests/fuzz/replay.sh $(CLI_TESTS) tests/cr/run.sh
 
 # --- libFuzzer build (clang) ----------------------------------------------------
 FUZZFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
@@ -135,9 +143,12 @@ lint:
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Isrc -Itests \
 	  src tests && echo "lint: clean"
 
-# --- the README's demonstration ---------------------------------------------------
+# --- the README's demonstration, and the benchmarks --------------------------------
 demo: cryo
 	./tests/demo.sh
+
+bench: cryo
+	bench/cr-bench.sh
 
 clean:
 	rm -rf build cryo

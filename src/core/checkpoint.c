@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,7 +139,10 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 
 		if (kill_them) {
 			kill(t->pid, SIGKILL);
-			t->tracee.seized = false; /* the kernel detaches the dead */
+			/* as its tracer we hear of its death: the pid is a zombie's when we return */
+			while (waitpid(t->pid, NULL, __WALL) < 0 && errno == EINTR)
+				;
+			t->tracee.seized = false;
 		} else if (t->scratch) {
 			ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0, &r);
 			t->scratch = 0;
