@@ -144,7 +144,11 @@ lint:
 	  src tests && echo "lint: clean"
 
 # --- the README's demonstration, and the benchmarks --------------------------------
-demo: cryo
+build/normal/demo-counter: tests/demo/counter.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
+
+demo: cryo build/normal/demo-counter
 	./tests/demo.sh
 
 bench: cryo
