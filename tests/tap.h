@@ -46,7 +46,7 @@ static inline int tap_done(void)
 		intmax_t tap_a_ = (intmax_t)(a), tap_b_ = (intmax_t)(b);                           \
 		int tap_ok_ = tap_result(tap_a_ op tap_b_, __FILE__, __LINE__, #a " " #op " " #b); \
 		if (!tap_ok_)                                                                      \
-			printf("#   left: %jd\n#  right: %jd\n", tap_a_, tap_b_);                      \
+			printf("#   left: %jd\n#  right: %jd\n", tap_a_, tap_b_);                  \
 		tap_ok_;                                                                           \
 	})
 
@@ -55,7 +55,7 @@ static inline int tap_done(void)
 		uintmax_t tap_a_ = (uintmax_t)(a), tap_b_ = (uintmax_t)(b);                        \
 		int tap_ok_ = tap_result(tap_a_ op tap_b_, __FILE__, __LINE__, #a " " #op " " #b); \
 		if (!tap_ok_)                                                                      \
-			printf("#   left: %#jx\n#  right: %#jx\n", tap_a_, tap_b_);                    \
+			printf("#   left: %#jx\n#  right: %#jx\n", tap_a_, tap_b_);                \
 		tap_ok_;                                                                           \
 	})
 
@@ -65,12 +65,12 @@ static inline int tap_done(void)
 		int tap_ok_ = tap_result(tap_a_ && tap_b_ && !strcmp(tap_a_, tap_b_), __FILE__,    \
 					 __LINE__, #a " equals " #b);                              \
 		if (!tap_ok_)                                                                      \
-			printf("#   left: \"%s\"\n#  right: \"%s\"\n", tap_a_ ? tap_a_ : "(null)",     \
+			printf("#   left: \"%s\"\n#  right: \"%s\"\n", tap_a_ ? tap_a_ : "(null)", \
 			       tap_b_ ? tap_b_ : "(null)");                                        \
 		tap_ok_;                                                                           \
 	})
 
-#define check_mem(a, b, n) \
+#define check_mem(a, b, n)                                                                         \
 	tap_result(!memcmp((a), (b), (n)), __FILE__, __LINE__, #a " and " #b " have equal bytes")
 
 #endif

@@ -35,8 +35,8 @@ const struct cli_command cli_commands[] = {
 };
 
 static const char common_help[] = "  -v, --verbose       more messages (-vv: debug)\n"
-				   "      --log-file FILE also write messages to FILE\n"
-				   "  -h, --help          this help\n";
+				  "      --log-file FILE also write messages to FILE\n"
+				  "  -h, --help          this help\n";
 
 const struct cli_command *cli_find(const char *name)
 {
@@ -121,4 +121,3 @@ static int cmd_help(int argc, char **argv)
 	cli_print_help(cmd, stdout);
 	return EXIT_OK;
 }
-

@@ -33,8 +33,9 @@ const struct cli_command *cli_find(const char *name);
  */
 #define CLI_OPT_LOG_FILE 0x100
 #define CLI_COMMON_SHORT "+vh"
-#define CLI_COMMON_LONG                                                                           \
-	{ "verbose", no_argument, NULL, 'v' }, { "log-file", required_argument, NULL, CLI_OPT_LOG_FILE }, \
+#define CLI_COMMON_LONG                                                                            \
+	{ "verbose", no_argument, NULL, 'v' },                                                     \
+	    { "log-file", required_argument, NULL, CLI_OPT_LOG_FILE },                             \
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}
@@ -48,7 +49,7 @@ int cli_common_option(const struct cli_command *cmd, int opt, const char *arg);
 
 /* Prints "usage: <synopsis>" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 void cli_print_help(const struct cli_command *cmd, FILE *out);
 /* The general usage: every command and the common options. */

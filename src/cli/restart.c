@@ -9,8 +9,9 @@
 
 static int parse_tty(const char *s, enum tty_mode *ret_mode)
 {
-	static const char *const names[] = { [TTY_INHERIT] = "inherit", [TTY_NEW] = "new",
-					     [TTY_NONE] = "none" };
+	static const char *const names[] = {
+		[TTY_INHERIT] = "inherit", [TTY_NEW] = "new", [TTY_NONE] = "none"
+	};
 
 	for (int m = TTY_INHERIT; m <= TTY_NONE; m++)
 		if (!strcmp(s, names[m])) {
@@ -22,7 +23,10 @@ static int parse_tty(const char *s, enum tty_mode *ret_mode)
 
 int cmd_restart(int argc, char **argv)
 {
-	enum { OPT_PIDFILE = 0x200, OPT_TTY };
+	enum {
+		OPT_PIDFILE = 0x200,
+		OPT_TTY
+	};
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
@@ -44,8 +48,8 @@ int cmd_restart(int argc, char **argv)
 			break;
 		case OPT_TTY:
 			if (parse_tty(optarg, &opts.tty))
-				return cli_usage_error(cmd, "--tty takes inherit, new or none, not '%s'",
-						       optarg);
+				return cli_usage_error(
+				    cmd, "--tty takes inherit, new or none, not '%s'", optarg);
 			break;
 		default:
 			ret = cli_common_option(cmd, opt, optarg);

@@ -106,15 +106,16 @@ static int freeze(struct ckpt_ctx *ctx)
 		int ret = tracee_seize(&t->tracee, t->pid);
 
 		if (ret) {
-			log_error("pid %d: cannot stop it with ptrace: %s%s", t->pid, strerror(-ret),
-				  seize_hint(ret));
+			log_error("pid %d: cannot stop it with ptrace: %s%s", t->pid,
+				  strerror(-ret), seize_hint(ret));
 			return ret;
 		}
 		ret = proc_read_stat(t->pid, 0, &t->stat);
 		if (!ret)
 			ret = proc_read_status(t->pid, 0, &t->status);
 		if (ret) {
-			log_error("pid %d: cannot read its /proc status: %s", t->pid, strerror(-ret));
+			log_error("pid %d: cannot read its /proc status: %s", t->pid,
+				  strerror(-ret));
 			return ret;
 		}
 		if (t->status.seccomp) {
@@ -139,12 +140,14 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 
 		if (kill_them) {
 			kill(t->pid, SIGKILL);
-			/* as its tracer we hear of its death: the pid is a zombie's when we return */
+			/* as its tracer we hear of its death: the pid is a zombie's when we return
+			 */
 			while (waitpid(t->pid, NULL, __WALL) < 0 && errno == EINTR)
 				;
 			t->tracee.seized = false;
 		} else if (t->scratch) {
-			ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0, &r);
+			ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0,
+					  &r);
 			t->scratch = 0;
 		}
 		ret = tracee_detach(&t->tracee);

@@ -7,9 +7,9 @@
 #include <sys/types.h>
 
 struct checkpoint_opts {
-	pid_t pid;          /* root of the tree */
+	pid_t pid;	    /* root of the tree */
 	const char *output; /* image path, "-" for stdout */
-	bool kill;          /* end the tree once the image is durable */
+	bool kill;	    /* end the tree once the image is durable */
 };
 
 /* Logs its own errors; returns 0 or -errno. */

@@ -38,8 +38,7 @@ struct ckpt_ctx {
 };
 
 /* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */
-int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3,
-		      long *ret);
+int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret);
 
 /* Reads or writes LEN bytes of task memory at ADDR. 0 or -errno. */
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);

@@ -48,8 +48,8 @@
 extern const unsigned char _binary_restorer_bin_start[];
 extern const unsigned char _binary_restorer_bin_end[];
 
-#define PID_WAIT_MS       5000
-#define RESTORER_STACK    (64u << 10)
+#define PID_WAIT_MS    5000
+#define RESTORER_STACK (64u << 10)
 
 /* --- child side ---------------------------------------------------------------- */
 
@@ -147,7 +147,8 @@ static int max_image_fd(const struct rst_ctx *ctx)
 static __attribute__((noreturn)) void enter_restorer(struct rst_ctx *ctx, struct rst_task *t,
 						     struct rst_block *b)
 {
-	size_t code_len = (size_t)(_binary_restorer_bin_end - _binary_restorer_bin_start);
+	size_t code_len =
+	    (size_t)((uintptr_t)_binary_restorer_bin_end - (uintptr_t)_binary_restorer_bin_start);
 	size_t code_room = ALIGN_UP(code_len, 64);
 	size_t len = ALIGN_UP(code_room + b->len, (size_t)ctx->page_size) + RESTORER_STACK;
 	struct restorer_report hello = { .step = RST_STEP_BLOCK };
@@ -332,15 +333,17 @@ static int wait_pid_free(pid_t pid)
 		if (kill(pid, 0) < 0 && errno == ESRCH)
 			return 0;
 		if (proc_read_stat(pid, 0, &st) == 0 && st.state != 'Z' && st.state != 'X') {
-			log_error("pid %d is in use by a live task (%s); stop it, or restart in a new "
-				  "pid namespace",
-				  pid, st.comm);
+			log_error(
+			    "pid %d is in use by a live task (%s); stop it, or restart in a new "
+			    "pid namespace",
+			    pid, st.comm);
 			return -EBUSY;
 		}
 		if (waited >= PID_WAIT_MS) {
-			log_error("pid %d is still held by an exiting task after %d ms; reap it and "
-				  "retry",
-				  pid, PID_WAIT_MS);
+			log_error(
+			    "pid %d is still held by an exiting task after %d ms; reap it and "
+			    "retry",
+			    pid, PID_WAIT_MS);
 			return -EBUSY;
 		}
 		usleep(10000);
@@ -388,9 +391,9 @@ static int read_reports(int fd, pid_t pid, uint64_t *ret_start, uint64_t *ret_le
 			failed = 1;
 		} else {
 			const char *what = r.step > 0 && (size_t)r.step < ARRAY_SIZE(step_names) &&
-							   step_names[r.step]
-						   ? step_names[r.step]
-						   : "an unknown step";
+						   step_names[r.step]
+					       ? step_names[r.step]
+					       : "an unknown step";
 
 			log_error("pid %d: restorer failed %s at %#llx: %s", pid, what,
 				  (unsigned long long)r.where, strerror(r.err));
@@ -520,8 +523,9 @@ static int spawn(struct rst_ctx *ctx, struct rst_task *t, pid_t *ret_pid)
 	if (pid < 0) {
 		log_error("pid %d: cannot create it (clone3 with set_tid): %s%s", t->pid,
 			  strerror(-pid),
-			  pid == -EEXIST ? "; the pid was taken meanwhile"
-			  : pid == -EPERM ? "; run as root" : "");
+			  pid == -EEXIST  ? "; the pid was taken meanwhile"
+			  : pid == -EPERM ? "; run as root"
+					  : "");
 		return pid;
 	}
 	*ret_pid = pid;

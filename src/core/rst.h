@@ -45,16 +45,16 @@ struct rst_ctx {
 	struct objhash *objs; /* objref -> fd, in the child */
 	struct rst_task *tasks;
 	size_t nr_tasks;
-	int report_fd; /* child side */
-	int go_fd;     /* child side */
+	int report_fd;	   /* child side */
+	int go_fd;	   /* child side */
 	int parent_fds[2]; /* the parent's ends of the pipes: the child closes its copies */
-	int high_fd;   /* next fd number for restart's own descriptors */
+	int high_fd;	   /* next fd number for restart's own descriptors */
 	long page_size;
 };
 
 /* Sends one error line to the parent; returns ERR (a -errno) for chaining. */
 int rst_fail(struct rst_ctx *ctx, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Appends LEN bytes to the block, right after what is there; returns their

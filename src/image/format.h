@@ -27,16 +27,16 @@
 
 #include <stdint.h>
 
-#define CRYO_IMAGE_MAGIC         "CRYOIMG" /* 7 chars + NUL = 8 bytes */
-#define CRYO_IMAGE_MAJOR         0
-#define CRYO_IMAGE_MINOR         1
-#define CRYO_REC_ALIGN           8
-#define CRYO_PAGES_MAX_BYTES     (1u << 20) /* page data per REC_PAGES record */
-#define CRYO_PATH_MAX            4096       /* longest path a record may hold, NUL included */
-#define CRYO_KERNEL_RELEASE_SIZE 65         /* sizeof(struct utsname.release) */
-#define CRYO_USER_ADDR_END       (1ull << 56) /* above any x86_64 user address (5-level) */
-#define CRYO_PID_MAX             (1 << 22)    /* PID_MAX_LIMIT */
-#define CRYO_FD_MAX              (1 << 20)    /* NR_OPEN */
+#define CRYO_IMAGE_MAGIC	 "CRYOIMG" /* 7 chars + NUL = 8 bytes */
+#define CRYO_IMAGE_MAJOR	 0
+#define CRYO_IMAGE_MINOR	 1
+#define CRYO_REC_ALIGN		 8
+#define CRYO_PAGES_MAX_BYTES	 (1u << 20)   /* page data per REC_PAGES record */
+#define CRYO_PATH_MAX		 4096	      /* longest path a record may hold, NUL included */
+#define CRYO_KERNEL_RELEASE_SIZE 65	      /* sizeof(struct utsname.release) */
+#define CRYO_USER_ADDR_END	 (1ull << 56) /* above any x86_64 user address (5-level) */
+#define CRYO_PID_MAX		 (1 << 22)    /* PID_MAX_LIMIT */
+#define CRYO_FD_MAX		 (1 << 20)    /* NR_OPEN */
 
 struct rec_hdr {
 	uint32_t type;
@@ -100,14 +100,14 @@ struct rec_header {
 	char magic[8]; /* CRYO_IMAGE_MAGIC, NUL-terminated */
 	uint16_t major;
 	uint16_t minor;
-	uint32_t arch;      /* enum image_arch */
+	uint32_t arch;	    /* enum image_arch */
 	uint32_t page_size; /* page data is aligned to this inside the file */
-	uint32_t flags;     /* none defined yet: must be 0 */
+	uint32_t flags;	    /* none defined yet: must be 0 */
 	uint64_t time_ns;   /* CLOCK_REALTIME when the checkpoint was taken */
 	uint32_t root_pid;  /* the pid the checkpoint was asked for */
-	uint32_t nccs;      /* control characters in struct termios2 */
+	uint32_t nccs;	    /* control characters in struct termios2 */
 	uint32_t termios2_size;
-	uint32_t nsig;        /* signals: _NSIG */
+	uint32_t nsig;	      /* signals: _NSIG */
 	uint32_t xstate_size; /* bytes of the XSAVE area, 0 if not saved */
 	uint32_t pad0;
 	uint64_t xfeatures; /* XCR0: the XSAVE features present */
@@ -136,14 +136,14 @@ enum task_state {
  */
 struct rec_task {
 	uint32_t objref; /* defines OBJ_TASK */
-	int32_t pid;     /* the task's pid (its tid for a thread) */
+	int32_t pid;	 /* the task's pid (its tid for a thread) */
 	int32_t tgid;
 	int32_t ppid; /* 0 for the root */
 	int32_t pgid;
 	int32_t sid;
-	uint32_t state;      /* enum task_state */
+	uint32_t state;	     /* enum task_state */
 	int32_t exit_status; /* wait status of a zombie, else 0 */
-	char comm[16];       /* NUL-terminated */
+	char comm[16];	     /* NUL-terminated */
 };
 _Static_assert(sizeof(struct rec_task) == 48, "rec_task layout");
 
@@ -175,20 +175,20 @@ struct rec_task_core {
 	uint64_t tid_address;  /* set_tid_address(), 0 if none */
 	uint64_t robust_list;  /* set_robust_list() head, 0 if none */
 	uint64_t robust_list_len;
-	uint64_t rseq;         /* rseq area, 0 if not registered */
+	uint64_t rseq; /* rseq area, 0 if not registered */
 	uint32_t rseq_len;
 	uint32_t rseq_sig;
 	uint64_t altstack_sp; /* sigaltstack */
 	uint64_t altstack_size;
-	uint32_t altstack_flags;  /* SS_DISABLE, SS_AUTODISARM (SS_ONSTACK is not saved) */
-	uint32_t child_subreaper; /* prctl(PR_SET_CHILD_SUBREAPER): 0 or 1 */
+	uint32_t altstack_flags;	   /* SS_DISABLE, SS_AUTODISARM (SS_ONSTACK is not saved) */
+	uint32_t child_subreaper;	   /* prctl(PR_SET_CHILD_SUBREAPER): 0 or 1 */
 	struct rec_timer_value itimers[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
-	char comm[16];                     /* NUL-terminated */
+	char comm[16];			   /* NUL-terminated */
 	uint64_t timerslack_ns;
-	int32_t nice;            /* -20 .. 19 */
-	uint32_t sched_policy;   /* SCHED_OTHER, ... (SCHED_RESET_ON_FORK kept) */
+	int32_t nice;		 /* -20 .. 19 */
+	uint32_t sched_policy;	 /* SCHED_OTHER, ... (SCHED_RESET_ON_FORK kept) */
 	uint32_t sched_priority; /* 0, or 1 .. 99 for the real-time policies */
-	uint32_t thp_disable;    /* prctl(PR_SET_THP_DISABLE): 0 or 1 */
+	uint32_t thp_disable;	 /* prctl(PR_SET_THP_DISABLE): 0 or 1 */
 };
 _Static_assert(sizeof(struct rec_task_core) == 184, "rec_task_core layout");
 
@@ -198,7 +198,7 @@ _Static_assert(sizeof(struct rec_task_core) == 184, "rec_task_core layout");
 
 struct rec_sigaction {
 	uint64_t handler; /* SIG_DFL 0, SIG_IGN 1, or an address */
-	uint64_t flags;   /* SA_* */
+	uint64_t flags;	  /* SA_* */
 	uint64_t restorer;
 	uint64_t mask;
 };
@@ -218,7 +218,7 @@ _Static_assert(sizeof(struct rec_sigactions) == 8 + 32 * 64, "rec_sigactions lay
 struct rec_sigpending {
 	uint32_t task_objref; /* OBJ_TASK */
 	uint32_t shared;      /* 1: the thread group's queue */
-	uint32_t nr;          /* siginfo entries that follow, oldest first */
+	uint32_t nr;	      /* siginfo entries that follow, oldest first */
 	uint32_t pad;
 	/* uint8_t siginfo[nr][CRYO_SIGINFO_SIZE]; */
 };
@@ -238,12 +238,12 @@ struct rec_creds {
 };
 _Static_assert(sizeof(struct rec_creds) == 88, "rec_creds layout");
 
-#define CRYO_RLIM_NLIMITS 16
+#define CRYO_RLIM_NLIMITS  16
 #define CRYO_RLIM_INFINITY UINT64_MAX
 
 struct rec_rlimits {
 	uint32_t task_objref; /* OBJ_TASK: the thread group leader */
-	uint32_t nr;          /* CRYO_RLIM_NLIMITS */
+	uint32_t nr;	      /* CRYO_RLIM_NLIMITS */
 	struct {
 		uint64_t cur, max;
 	} lim[CRYO_RLIM_NLIMITS];
@@ -262,17 +262,17 @@ _Static_assert(sizeof(struct rec_fs) == 16, "rec_fs layout");
 
 enum timer_notify {
 	TIMER_NOTIFY_SIGNAL = 0,    /* SIGEV_SIGNAL: the process */
-	TIMER_NOTIFY_NONE = 1,      /* SIGEV_NONE */
+	TIMER_NOTIFY_NONE = 1,	    /* SIGEV_NONE */
 	TIMER_NOTIFY_THREAD_ID = 4, /* SIGEV_THREAD_ID: one thread */
 };
 
 /* A POSIX timer (timer_create) of a thread group, with the id the program knows. */
 struct rec_posix_timer {
 	uint32_t task_objref; /* OBJ_TASK: the thread group leader */
-	int32_t id;           /* ascending within a task */
-	int32_t clock;        /* CLOCK_REALTIME .. CLOCK_TAI */
-	int32_t notify;       /* enum timer_notify */
-	int32_t signo;        /* 1..64, 0 for TIMER_NOTIFY_NONE */
+	int32_t id;	      /* ascending within a task */
+	int32_t clock;	      /* CLOCK_REALTIME .. CLOCK_TAI */
+	int32_t notify;	      /* enum timer_notify */
+	int32_t signo;	      /* 1..64, 0 for TIMER_NOTIFY_NONE */
 	int32_t notify_tid;   /* TIMER_NOTIFY_THREAD_ID: the thread */
 	uint64_t sigev_value;
 	struct rec_timer_value value; /* relative: the time left */
@@ -285,7 +285,7 @@ _Static_assert(sizeof(struct rec_posix_timer) == 56, "rec_posix_timer layout");
 
 /* An address space: the fields of prctl(PR_SET_MM_MAP). */
 struct rec_mm {
-	uint32_t objref; /* defines OBJ_MM */
+	uint32_t objref;	  /* defines OBJ_MM */
 	uint32_t exe_file_objref; /* OBJ_FILE, or 0 */
 	uint64_t start_code, end_code;
 	uint64_t start_data, end_data;
@@ -302,27 +302,27 @@ _Static_assert(sizeof(struct rec_mm) == 104, "rec_mm layout");
 #define CRYO_AUXV_WORDS_MAX 128
 
 enum vma_kind {
-	VMA_ANON = 1,   /* anonymous, private or shared */
-	VMA_FILE = 2,   /* mapping of file_objref */
-	VMA_HEAP = 3,   /* [heap] */
-	VMA_STACK = 4,  /* [stack] */
-	VMA_VDSO = 5,   /* [vvar], [vvar_vclock], [vdso]: moved, never saved */
+	VMA_ANON = 1,  /* anonymous, private or shared */
+	VMA_FILE = 2,  /* mapping of file_objref */
+	VMA_HEAP = 3,  /* [heap] */
+	VMA_STACK = 4, /* [stack] */
+	VMA_VDSO = 5,  /* [vvar], [vvar_vclock], [vdso]: moved, never saved */
 	VMA_KIND_MAX = VMA_VDSO,
 };
 
-#define VMA_PROT_MASK  0x7u /* PROT_READ | PROT_WRITE | PROT_EXEC */
-#define VMA_FLAG_SHARED 0x1u /* MAP_SHARED, else private */
+#define VMA_PROT_MASK	   0x7u /* PROT_READ | PROT_WRITE | PROT_EXEC */
+#define VMA_FLAG_SHARED	   0x1u /* MAP_SHARED, else private */
 #define VMA_FLAG_GROWSDOWN 0x2u
-#define VMA_FLAGS_MASK 0x3u
+#define VMA_FLAGS_MASK	   0x3u
 
 struct rec_vma {
 	uint32_t mm_objref;   /* OBJ_MM */
 	uint32_t file_objref; /* OBJ_FILE for VMA_FILE, else 0 */
 	uint64_t start, end;  /* page aligned, start < end */
-	uint64_t pgoff;       /* offset in the file, bytes, page aligned */
-	uint32_t kind;        /* enum vma_kind */
-	uint32_t prot;        /* VMA_PROT_MASK bits */
-	uint32_t flags;       /* VMA_FLAG_* */
+	uint64_t pgoff;	      /* offset in the file, bytes, page aligned */
+	uint32_t kind;	      /* enum vma_kind */
+	uint32_t prot;	      /* VMA_PROT_MASK bits */
+	uint32_t flags;	      /* VMA_FLAG_* */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct rec_vma) == 48, "rec_vma layout");
@@ -364,12 +364,12 @@ enum file_kind {
 /* An open file description. */
 struct rec_file {
 	uint32_t objref; /* defines OBJ_FILE */
-	uint32_t kind;   /* enum file_kind */
-	uint32_t flags;  /* open(2) flags: access mode and status flags */
-	uint32_t mode;   /* st_mode at checkpoint */
+	uint32_t kind;	 /* enum file_kind */
+	uint32_t flags;	 /* open(2) flags: access mode and status flags */
+	uint32_t mode;	 /* st_mode at checkpoint */
 	uint64_t pos;
-	uint64_t size;     /* st_size at checkpoint, to notice a changed file */
-	uint64_t rdev;     /* st_rdev for FILE_CHR */
+	uint64_t size;	   /* st_size at checkpoint, to notice a changed file */
+	uint64_t rdev;	   /* st_rdev for FILE_CHR */
 	uint64_t mtime_ns; /* st_mtime at checkpoint, to notice a changed file */
 	uint32_t path_len; /* bytes of path, NUL included */
 	uint32_t pad;
@@ -409,8 +409,8 @@ _Static_assert(sizeof(struct rec_task_regs) == 8 + 8 * 27, "rec_task_regs layout
 /* The XSAVE area (FPU, SSE, AVX, ...) as PTRACE_GETREGSET NT_X86_XSTATE gives it. */
 struct rec_task_xstate {
 	uint32_t task_objref; /* OBJ_TASK */
-	uint32_t size;        /* bytes that follow: the header's xstate_size */
-	/* uint8_t xsave[size]; */
+	uint32_t size;	      /* bytes that follow: the header's xstate_size */
+			      /* uint8_t xsave[size]; */
 };
 _Static_assert(sizeof(struct rec_task_xstate) == 8, "rec_task_xstate layout");
 

@@ -59,7 +59,8 @@ enum {
 	SEEN_XSTATE = 1 << 6,
 	SEEN_PENDING_PRIVATE = 1 << 7,
 	SEEN_PENDING_SHARED = 1 << 8,
-	SEEN_REQUIRED = SEEN_CORE | SEEN_SIGACTIONS | SEEN_CREDS | SEEN_RLIMITS | SEEN_FS | SEEN_REGS,
+	SEEN_REQUIRED =
+	    SEEN_CORE | SEEN_SIGACTIONS | SEEN_CREDS | SEEN_RLIMITS | SEEN_FS | SEEN_REGS,
 };
 
 struct parser {
@@ -70,8 +71,8 @@ struct parser {
 	struct image_error *err;
 	struct image_record *rec; /* the record being checked */
 	struct obj_state *state;  /* indexed by objref */
-	uint32_t max_objref;      /* objrefs above this cannot be defined */
-	bool tasks_done;          /* a record other than REC_TASK came after the tasks */
+	uint32_t max_objref;	  /* objrefs above this cannot be defined */
+	bool tasks_done;	  /* a record other than REC_TASK came after the tasks */
 	bool root_seen;
 };
 
@@ -79,7 +80,7 @@ struct rec_rule {
 	uint32_t type;
 	const char *name;
 	uint32_t fixed_len; /* the struct */
-	bool variable;      /* a variable part may follow the struct */
+	bool variable;	    /* a variable part may follow the struct */
 	int (*check)(struct parser *p, const void *payload);
 };
 
@@ -131,8 +132,9 @@ static int ref_obj(struct parser *p, uint32_t objref, enum obj_kind kind, bool o
 	uint32_t have;
 
 	if (objref == 0)
-		return optional ? 0 : fail(p, "%s: objref missing (0), expected a %s", field,
-					   kind_name(kind));
+		return optional ? 0
+				: fail(p, "%s: objref missing (0), expected a %s", field,
+				       kind_name(kind));
 	if (objref > p->max_objref)
 		return fail(p, "%s: objref %u out of range (the image has %u records)", field,
 			    objref, p->max_objref);
@@ -263,7 +265,8 @@ static int check_task_core(struct parser *p, const void *payload)
 		return fail(p, "rseq area %#llx of %u bytes is not a valid registration",
 			    (unsigned long long)c->rseq, c->rseq_len);
 	for (int i = 0; i < 3; i++)
-		if (c->itimers[i].interval_ns > (1ull << 62) || c->itimers[i].value_ns > (1ull << 62))
+		if (c->itimers[i].interval_ns > (1ull << 62) ||
+		    c->itimers[i].value_ns > (1ull << 62))
 			return fail(p, "interval timer %d out of range", i);
 	return check_cstr(p, c->comm, sizeof(c->comm), "comm");
 }
@@ -272,8 +275,8 @@ static int check_sigactions(struct parser *p, const void *payload)
 {
 	const struct rec_sigactions *r = payload;
 
-	return task_state_once(p, r->task_objref, SEEN_SIGACTIONS) ?:
-		       (r->pad ? fail(p, "padding is not zero") : 0);
+	return task_state_once(p, r->task_objref, SEEN_SIGACTIONS)
+		   ?: (r->pad ? fail(p, "padding is not zero") : 0);
 }
 
 static int check_sigpending(struct parser *p, const void *payload)
@@ -346,8 +349,8 @@ static int check_fs(struct parser *p, const void *payload)
 	if ((uint64_t)f->cwd_len + f->root_len != p->rec->len - sizeof(*f) || f->pad)
 		return fail(p, "paths of %u and %u bytes do not fit the record", f->cwd_len,
 			    f->root_len);
-	return check_path(p, paths, f->cwd_len, "cwd") ?:
-		       check_path(p, paths + f->cwd_len, f->root_len, "root");
+	return check_path(p, paths, f->cwd_len, "cwd")
+		   ?: check_path(p, paths + f->cwd_len, f->root_len, "root");
 }
 
 static int check_posix_timer(struct parser *p, const void *payload)
@@ -535,8 +538,8 @@ static int check_runs(struct parser *p, const struct rec_pages *pg, struct obj_s
 		total += r->nr_pages;
 	}
 	if (total != pg->nr_pages)
-		return fail(p, "runs hold %llu pages, the record says %u", (unsigned long long)total,
-			    pg->nr_pages);
+		return fail(p, "runs hold %llu pages, the record says %u",
+			    (unsigned long long)total, pg->nr_pages);
 	return 0;
 }
 
@@ -557,8 +560,8 @@ static int check_pages(struct parser *p, const void *payload)
 	if (!all_zero((const char *)payload + runs_end, pg->data_offset - runs_end))
 		return fail(p, "padding before the page data is not zero");
 	if (r->data_len != (uint64_t)pg->nr_pages * p->img->header.page_size)
-		return fail(p, "%llu bytes of page data for %u pages", (unsigned long long)r->data_len,
-			    pg->nr_pages);
+		return fail(p, "%llu bytes of page data for %u pages",
+			    (unsigned long long)r->data_len, pg->nr_pages);
 	s = &p->state[pg->mm_objref];
 	s->pages_started = true;
 	return check_runs(p, pg, s);
@@ -568,7 +571,7 @@ static int check_pages(struct parser *p, const void *payload)
 
 #define FILE_FLAGS_KNOWN                                                                           \
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY |      \
-	 O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | FASYNC | O_CREAT | O_EXCL |       \
+	 O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | FASYNC | O_CREAT | O_EXCL |        \
 	 O_NOCTTY | O_TRUNC)
 
 static int check_file(struct parser *p, const void *payload)
@@ -650,7 +653,8 @@ static const struct rec_rule rules[] = {
 	{ REC_CREDS, "creds", sizeof(struct rec_creds), true, check_creds },
 	{ REC_RLIMITS, "rlimits", sizeof(struct rec_rlimits), false, check_rlimits },
 	{ REC_FS, "fs", sizeof(struct rec_fs), true, check_fs },
-	{ REC_POSIX_TIMER, "posix_timer", sizeof(struct rec_posix_timer), false, check_posix_timer },
+	{ REC_POSIX_TIMER, "posix_timer", sizeof(struct rec_posix_timer), false,
+	  check_posix_timer },
 	{ REC_TASK_REGS, "regs", sizeof(struct rec_task_regs), false, check_task_regs },
 	{ REC_TASK_XSTATE, "xstate", sizeof(struct rec_task_xstate), true, check_task_xstate },
 	{ REC_MM, "mm", sizeof(struct rec_mm), true, check_mm },
@@ -724,10 +728,9 @@ static int frame_pages(struct parser *p, struct image_record *r, const unsigned 
 	memcpy(&pg, payload, sizeof(pg));
 	if (pg.data_offset > r->len || pg.data_offset < sizeof(pg) ||
 	    (r->offset + sizeof(struct rec_hdr) + pg.data_offset) % page_size ||
-	    (r->len - pg.data_offset) % page_size ||
-	    r->len - pg.data_offset > CRYO_PAGES_MAX_BYTES)
-		return fail_at(p->err, r->offset, r->type, "page data at %u is misplaced or too long",
-			       pg.data_offset);
+	    (r->len - pg.data_offset) % page_size || r->len - pg.data_offset > CRYO_PAGES_MAX_BYTES)
+		return fail_at(p->err, r->offset, r->type,
+			       "page data at %u is misplaced or too long", pg.data_offset);
 	r->data_offset = r->offset + sizeof(struct rec_hdr) + pg.data_offset;
 	r->data_len = r->len - pg.data_offset;
 	return 0;
@@ -738,9 +741,9 @@ static int frame_trailer(struct parser *p, uint64_t off, uint32_t crc)
 	struct rec_trailer tr;
 
 	if (p->len - off != sizeof(struct rec_hdr) + sizeof(tr))
-		return fail_at(p->err, off, REC_TRAILER, "%llu bytes after the trailer record",
-			       (unsigned long long)(p->len - off - sizeof(struct rec_hdr) -
-						    sizeof(tr)));
+		return fail_at(
+		    p->err, off, REC_TRAILER, "%llu bytes after the trailer record",
+		    (unsigned long long)(p->len - off - sizeof(struct rec_hdr) - sizeof(tr)));
 	memcpy(&tr, p->buf + off + sizeof(struct rec_hdr), sizeof(tr));
 	if (tr.nr_records != p->img->nr_recs)
 		return fail_at(p->err, off, REC_TRAILER,
@@ -776,7 +779,8 @@ static int frame_one(struct parser *p, uint64_t off, struct image_record *r,
 	rule = find_rule(h.type);
 	if (!rule)
 		return fail_at(p->err, off, h.type, "unknown record type %#x", h.type);
-	if (h.len > left - sizeof(h) || ALIGN_UP((uint64_t)h.len, CRYO_REC_ALIGN) > left - sizeof(h))
+	if (h.len > left - sizeof(h) ||
+	    ALIGN_UP((uint64_t)h.len, CRYO_REC_ALIGN) > left - sizeof(h))
 		return fail_at(p->err, off, h.type,
 			       "record length %u runs past the end of the image (%llu bytes left)",
 			       h.len, (unsigned long long)(left - sizeof(h)));
@@ -809,7 +813,8 @@ static int frame(struct parser *p)
 			return ret;
 		if ((r.type == REC_HEADER) != (off == 0))
 			return fail_at(p->err, off, r.type, "%s",
-				       off ? "a second header" : "the first record is not a header");
+				       off ? "a second header"
+					   : "the first record is not a header");
 		if (r.type == REC_HEADER) {
 			memcpy(&p->img->header, p->buf + sizeof(struct rec_hdr),
 			       sizeof(p->img->header));
@@ -817,7 +822,8 @@ static int frame(struct parser *p)
 				return ret;
 		}
 		if (r.type == REC_TRAILER)
-			return frame_trailer(p, off, crc32c(crc, p->buf + off, sizeof(struct rec_hdr)));
+			return frame_trailer(p, off,
+					     crc32c(crc, p->buf + off, sizeof(struct rec_hdr)));
 		if (r.type == REC_PAGES && (ret = frame_pages(p, &r, p->buf + off + 8)))
 			return ret;
 		meta_len = r.data_len ? r.data_offset - off
@@ -870,8 +876,9 @@ static int check_end(struct parser *p)
 		if (img->objs[ref].kind == OBJ_FDTABLE &&
 		    s->count != ((const struct rec_fdtable *)r->payload)->nr_fds)
 			return fail_at(p->err, r->offset, r->type,
-				       "fdtable objref %u announces %u fds, the image holds %u", ref,
-				       ((const struct rec_fdtable *)r->payload)->nr_fds, s->count);
+				       "fdtable objref %u announces %u fds, the image holds %u",
+				       ref, ((const struct rec_fdtable *)r->payload)->nr_fds,
+				       s->count);
 		if (img->objs[ref].kind == OBJ_TASK && s->alive && !s->count)
 			return fail_at(p->err, r->offset, r->type,
 				       "live task objref %u has no task_objs record", ref);
@@ -879,8 +886,8 @@ static int check_end(struct parser *p)
 		    ((s->seen & SEEN_REQUIRED) != SEEN_REQUIRED ||
 		     (img->header.xstate_size && !(s->seen & SEEN_XSTATE))))
 			return fail_at(p->err, r->offset, r->type,
-				       "live task objref %u lacks part of its state (have %#x)", ref,
-				       s->seen);
+				       "live task objref %u lacks part of its state (have %#x)",
+				       ref, s->seen);
 	}
 	return 0;
 }
@@ -1002,5 +1009,6 @@ void image_error_format(const struct image_error *err, char *buf, size_t size)
 		snprintf(buf, size, "offset %llu, record type %#x: %s",
 			 (unsigned long long)err->offset, err->rec_type, err->reason);
 	else
-		snprintf(buf, size, "offset %llu: %s", (unsigned long long)err->offset, err->reason);
+		snprintf(buf, size, "offset %llu: %s", (unsigned long long)err->offset,
+			 err->reason);
 }

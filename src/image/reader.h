@@ -30,8 +30,9 @@ struct image_error {
 struct image_record {
 	uint32_t type;
 	uint32_t len;
-	uint64_t offset;     /* of its rec_hdr in the image */
-	const void *payload; /* validated copy, 8-byte aligned; for REC_PAGES the data is not in it */
+	uint64_t offset; /* of its rec_hdr in the image */
+	const void
+	    *payload; /* validated copy, 8-byte aligned; for REC_PAGES the data is not in it */
 	uint64_t data_offset; /* REC_PAGES: where the page data starts in the image */
 	uint64_t data_len;
 };
@@ -45,8 +46,8 @@ struct image {
 	struct rec_header header;
 	struct image_record *recs; /* header first; the trailer is not included */
 	size_t nr_recs;
-	struct image_obj *objs; /* indexed by objref; objs[0] is unused */
-	uint32_t nr_objs;       /* largest objref + 1 */
+	struct image_obj *objs;	  /* indexed by objref; objs[0] is unused */
+	uint32_t nr_objs;	  /* largest objref + 1 */
 	const unsigned char *buf; /* the caller's buffer: page data is read from it */
 	uint64_t len;
 	void *arena; /* owns the payload copies */

@@ -154,7 +154,7 @@ static void show_mm(struct emitter *e, const struct image_record *r)
 }
 
 static const char *const vma_kinds[] = {
-	[VMA_ANON] = "anon", [VMA_FILE] = "file",   [VMA_HEAP] = "heap",
+	[VMA_ANON] = "anon",   [VMA_FILE] = "file", [VMA_HEAP] = "heap",
 	[VMA_STACK] = "stack", [VMA_VDSO] = "vdso",
 };
 
@@ -196,8 +196,9 @@ static void show_pages(struct emitter *e, const struct image_record *r)
 	fputs(e->json ? "]" : "", e->out);
 }
 
-static const char *const file_kinds[] = { [FILE_REG] = "reg", [FILE_DIR] = "dir",
-					  [FILE_CHR] = "chr" };
+static const char *const file_kinds[] = {
+	[FILE_REG] = "reg", [FILE_DIR] = "dir", [FILE_CHR] = "chr"
+};
 
 static void show_file(struct emitter *e, const struct image_record *r)
 {
@@ -230,7 +231,6 @@ static void show_fd(struct emitter *e, const struct image_record *r)
 	emit_u64(e, "file", f->file_objref);
 	emit_hex(e, "flags", f->flags);
 }
-
 
 static void show_task_core(struct emitter *e, const struct image_record *r)
 {
@@ -296,8 +296,8 @@ static void show_sigpending(struct emitter *e, const struct image_record *r)
 
 		memcpy(&signo, infos + (size_t)i * CRYO_SIGINFO_SIZE, sizeof(signo));
 		memcpy(&code, infos + (size_t)i * CRYO_SIGINFO_SIZE + 8, sizeof(code));
-		fprintf(e->out, e->json ? "%s{\"signo\": %d, \"code\": %d}" : "%s%d/%d", i ? "," : "",
-			signo, code);
+		fprintf(e->out, e->json ? "%s{\"signo\": %d, \"code\": %d}" : "%s%d/%d",
+			i ? "," : "", signo, code);
 	}
 	fputc(e->json ? ']' : '}', e->out);
 }
@@ -306,7 +306,7 @@ static void show_creds(struct emitter *e, const struct image_record *r)
 {
 	const struct rec_creds *c = r->payload;
 	const uint32_t *groups = (const uint32_t *)(c + 1);
-	uint64_t u[4], g[4], gr[64];
+	uint64_t u[4], g[4], gr[64] = { 0 };
 	size_t n = c->nr_groups < 64 ? c->nr_groups : 64;
 
 	for (int i = 0; i < 4; i++) {
@@ -329,7 +329,7 @@ static void show_rlimits(struct emitter *e, const struct image_record *r)
 	const struct rec_rlimits *l = r->payload;
 
 	static const char *const names[CRYO_RLIM_NLIMITS] = {
-		"cpu",	   "fsize", "data",	  "stack",    "core",	"rss",	  "nproc",  "nofile",
+		"cpu",	   "fsize", "data",  "stack",	   "core",     "rss",  "nproc",	 "nofile",
 		"memlock", "as",    "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 	};
 
@@ -351,9 +351,9 @@ static void show_fs(struct emitter *e, const struct image_record *r)
 static void show_regs(struct emitter *e, const struct image_record *r)
 {
 	static const char *const names[CRYO_X86_64_NR_REGS] = {
-		"r15", "r14", "r13", "r12", "rbp",     "rbx",	  "r11", "r10", "r9",
-		"r8",  "rax", "rcx", "rdx", "rsi",     "rdi",	  "orig_rax", "rip", "cs",
-		"eflags", "rsp", "ss",  "fs_base", "gs_base", "ds",	  "es",  "fs",  "gs",
+		"r15",	  "r14", "r13", "r12",	   "rbp",     "rbx", "r11",	 "r10", "r9",
+		"r8",	  "rax", "rcx", "rdx",	   "rsi",     "rdi", "orig_rax", "rip", "cs",
+		"eflags", "rsp", "ss",	"fs_base", "gs_base", "ds",  "es",	 "fs",	"gs",
 	};
 	const struct rec_task_regs *g = r->payload;
 
@@ -398,13 +398,24 @@ static const struct {
 	uint32_t type;
 	void (*show)(struct emitter *e, const struct image_record *r);
 } shows[] = {
-	{ REC_HEADER, show_header }, { REC_TASK, show_task },	    { REC_TASK_OBJS, show_task_objs },
-	{ REC_MM, show_mm },	     { REC_VMA, show_vma },	    { REC_PAGES, show_pages },
-	{ REC_FILE, show_file },     { REC_FDTABLE, show_fdtable }, { REC_FD, show_fd },
-	{ REC_TASK_CORE, show_task_core }, { REC_SIGACTIONS, show_sigactions },
-	{ REC_SIGPENDING, show_sigpending }, { REC_CREDS, show_creds },
-	{ REC_RLIMITS, show_rlimits }, { REC_FS, show_fs }, { REC_TASK_REGS, show_regs },
-	{ REC_TASK_XSTATE, show_xstate }, { REC_POSIX_TIMER, show_posix_timer },
+	{ REC_HEADER, show_header },
+	{ REC_TASK, show_task },
+	{ REC_TASK_OBJS, show_task_objs },
+	{ REC_MM, show_mm },
+	{ REC_VMA, show_vma },
+	{ REC_PAGES, show_pages },
+	{ REC_FILE, show_file },
+	{ REC_FDTABLE, show_fdtable },
+	{ REC_FD, show_fd },
+	{ REC_TASK_CORE, show_task_core },
+	{ REC_SIGACTIONS, show_sigactions },
+	{ REC_SIGPENDING, show_sigpending },
+	{ REC_CREDS, show_creds },
+	{ REC_RLIMITS, show_rlimits },
+	{ REC_FS, show_fs },
+	{ REC_TASK_REGS, show_regs },
+	{ REC_TASK_XSTATE, show_xstate },
+	{ REC_POSIX_TIMER, show_posix_timer },
 };
 
 static void show_record(struct emitter *e, const struct image_record *r)
@@ -431,10 +442,12 @@ int image_show(const struct image *img, FILE *out, bool json)
 	struct emitter e = { .out = out, .json = json };
 
 	if (json)
-		fprintf(out, "{\n  \"format\": \"cryo-image\",\n  \"size\": %llu,\n  \"records\": [\n",
+		fprintf(out,
+			"{\n  \"format\": \"cryo-image\",\n  \"size\": %llu,\n  \"records\": [\n",
 			(unsigned long long)img->len);
 	else
-		fprintf(out, "cryo image, format %u.%u, %llu bytes, %zu records\n    offset  type\n",
+		fprintf(out,
+			"cryo image, format %u.%u, %llu bytes, %zu records\n    offset  type\n",
 			img->header.major, img->header.minor, (unsigned long long)img->len,
 			img->nr_recs + 1);
 	for (size_t i = 0; i < img->nr_recs; i++) {

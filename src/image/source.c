@@ -15,8 +15,8 @@
 /* Copies all of IN into a new memfd; returns the memfd or -errno. */
 static int spool(int in)
 {
-	char *buf = mmap(NULL, SPOOL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+	char *buf =
+	    mmap(NULL, SPOOL_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int fd, ret = 0;
 
 	if (buf == MAP_FAILED)

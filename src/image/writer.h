@@ -28,7 +28,7 @@ struct image_writer {
 	char *tmp_path;
 	uint64_t offset;     /* bytes of image produced so far */
 	uint64_t nr_records; /* records written, header included */
-	uint32_t crc;        /* running CRC32C of everything but page data */
+	uint32_t crc;	     /* running CRC32C of everything but page data */
 	uint32_t page_size;
 	int error; /* first error, sticky */
 	unsigned char *buf;

@@ -60,7 +60,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		if (level > LOG_WARN)
 			return;
 	}
-	fputs(level == LOG_ERROR ? "cryo: " : level == LOG_WARN ? "cryo: warning: " : "cryo: ",
+	fputs(level == LOG_ERROR  ? "cryo: "
+	      : level == LOG_WARN ? "cryo: warning: "
+				  : "cryo: ",
 	      stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

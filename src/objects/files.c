@@ -103,8 +103,8 @@ static const char *describe_mode(mode_t mode)
 	}
 }
 
-static int write_file(struct ckpt_ctx *ctx, uint32_t objref, uint32_t kind, int flags,
-		      uint64_t pos, const struct stat *st, const char *path)
+static int write_file(struct ckpt_ctx *ctx, uint32_t objref, uint32_t kind, int flags, uint64_t pos,
+		      const struct stat *st, const char *path)
 {
 	struct rec_file f = {
 		.objref = objref,
@@ -114,8 +114,8 @@ static int write_file(struct ckpt_ctx *ctx, uint32_t objref, uint32_t kind, int 
 		.pos = pos,
 		.size = (uint64_t)st->st_size,
 		.rdev = kind == FILE_CHR ? st->st_rdev : 0,
-		.mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ull +
-			    (uint64_t)st->st_mtim.tv_nsec,
+		.mtime_ns =
+		    (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec,
 		.path_len = (uint32_t)strlen(path) + 1,
 	};
 
@@ -123,7 +123,7 @@ static int write_file(struct ckpt_ctx *ctx, uint32_t objref, uint32_t kind, int 
 }
 
 /* Flags that describe how a file was opened and that reopening reproduces. */
-#define FILE_FLAGS_KEPT                                                                           \
+#define FILE_FLAGS_KEPT                                                                            \
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY |      \
 	 O_NOFOLLOW | O_NOATIME | O_SYNC | O_PATH | FASYNC)
 
@@ -277,7 +277,8 @@ out:
 
 static bool file_matches(const struct rec_file *f, const struct stat *st, const char **ret_why)
 {
-	uint64_t mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+	uint64_t mtime =
+	    (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
 	bool read_only = (f->flags & O_ACCMODE) == O_RDONLY;
 
 	if ((st->st_mode & S_IFMT) != (f->mode & S_IFMT))
@@ -296,13 +297,15 @@ static bool file_matches(const struct rec_file *f, const struct stat *st, const 
 static int open_file(struct rst_ctx *ctx, const struct rec_file *f, int *ret_fd)
 {
 	const char *path = (const char *)(f + 1), *why = NULL;
-	int flags = (int)(f->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	int flags =
+	    (int)(f->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
 	struct stat st;
 	int fd, high;
 
 	fd = open(path, flags);
 	if (fd < 0)
-		return rst_fail(ctx, -errno, "file objref %u: cannot open %s: %s; it must exist as "
+		return rst_fail(ctx, -errno,
+				"file objref %u: cannot open %s: %s; it must exist as "
 				"it was at checkpoint",
 				f->objref, path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !file_matches(f, &st, &why)) {

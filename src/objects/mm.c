@@ -319,8 +319,8 @@ static int check_vmas(struct ckpt_task *t, const struct proc_vma_list *l, uint32
 		if (!strcmp(l->vmas[i].path, "[vsyscall]"))
 			continue; /* above user space: every task has it */
 		if (classify(&l->vmas[i], &kinds[j], &why)) {
-			log_error("pid %d: mapping %#llx-%#llx (%s) is %s, not supported yet", t->pid,
-				  (unsigned long long)l->vmas[i].start,
+			log_error("pid %d: mapping %#llx-%#llx (%s) is %s, not supported yet",
+				  t->pid, (unsigned long long)l->vmas[i].start,
 				  (unsigned long long)l->vmas[i].end, l->vmas[i].path, why);
 			return -ENOTSUP;
 		}
@@ -569,7 +569,8 @@ static int plan_vdso(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *
 		return 0;
 	}
 	if (saved != n)
-		return rst_fail(ctx, -ENOTSUP, "pid %d: its vdso differs from this kernel's", t->pid);
+		return rst_fail(ctx, -ENOTSUP, "pid %d: its vdso differs from this kernel's",
+				t->pid);
 	a->nr_vdso = n;
 	if (lo_cur < hi_saved && lo_saved < hi_cur) {
 		/* the moves would overlap: go through a hole first */

@@ -100,8 +100,10 @@ static int parse_timer(const char *text, struct rec_posix_timer *t, const char *
 	char notify[16];
 	int n = 0;
 
-	if (sscanf(text, "ID: %d\nsignal: %d/%" SCNx64 "\nnotify: %15[a-z]/%*[a-z].%d\nClockID: %d\n%n",
-		   &t->id, &t->signo, &t->sigev_value, notify, &t->notify_tid, &t->clock, &n) != 6 ||
+	if (sscanf(text,
+		   "ID: %d\nsignal: %d/%" SCNx64 "\nnotify: %15[a-z]/%*[a-z].%d\nClockID: %d\n%n",
+		   &t->id, &t->signo, &t->sigev_value, notify, &t->notify_tid, &t->clock,
+		   &n) != 6 ||
 	    !n)
 		return -EINVAL;
 	if (!strcmp(notify, "signal"))
@@ -119,7 +121,7 @@ static int parse_timer(const char *text, struct rec_posix_timer *t, const char *
 /* Reads a timer's value and overrun from inside the task. */
 static int read_timer_value(struct ckpt_task *t, struct rec_posix_timer *r)
 {
-	struct itimerspec its;
+	struct itimerspec its = { 0 };
 	long ret;
 	int err;
 
@@ -133,10 +135,10 @@ static int read_timer_value(struct ckpt_task *t, struct rec_posix_timer *r)
 	if (err)
 		return err;
 	r->overrun = ret > 0 ? (int32_t)ret : 0;
-	r->value.interval_ns = (uint64_t)its.it_interval.tv_sec * 1000000000ull +
-			       (uint64_t)its.it_interval.tv_nsec;
+	r->value.interval_ns =
+	    (uint64_t)its.it_interval.tv_sec * 1000000000ull + (uint64_t)its.it_interval.tv_nsec;
 	r->value.value_ns =
-		(uint64_t)its.it_value.tv_sec * 1000000000ull + (uint64_t)its.it_value.tv_nsec;
+	    (uint64_t)its.it_value.tv_sec * 1000000000ull + (uint64_t)its.it_value.tv_nsec;
 	return 0;
 }
 
@@ -218,8 +220,9 @@ static int restore_sigactions(struct rst_ctx *ctx, struct rst_task *t)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		if (syscall(SYS_rt_sigaction, sig, &k, NULL, 8) < 0)
-			return rst_fail(ctx, -errno, "pid %d: cannot set the handler of signal %d: %s",
-					t->pid, sig, strerror(errno));
+			return rst_fail(ctx, -errno,
+					"pid %d: cannot set the handler of signal %d: %s", t->pid,
+					sig, strerror(errno));
 	}
 	return 0;
 }
@@ -242,9 +245,12 @@ static int restore_altstack(struct rst_ctx *ctx, struct rst_task *t)
 /* Queued to ourselves while all is blocked: the kernel keeps each siginfo as it was. */
 static int restore_pending(struct rst_ctx *ctx, struct rst_task *t, const struct rec_sigpending *p)
 {
-	const unsigned char *infos = (const unsigned char *)(p + 1);
+	const unsigned char *infos;
 
-	for (uint32_t i = 0; p && i < p->nr; i++) {
+	if (!p)
+		return 0;
+	infos = (const unsigned char *)(p + 1);
+	for (uint32_t i = 0; i < p->nr; i++) {
 		siginfo_t info;
 		long r;
 
@@ -301,7 +307,8 @@ static int restore_posix_timers(struct rst_ctx *ctx, struct rst_task *t)
 		if (r->type != REC_POSIX_TIMER || pt->task_objref != t->task->objref)
 			continue;
 		if (!on && prctl(PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0) < 0)
-			return rst_fail(ctx, -errno, "pid %d: this kernel cannot recreate POSIX timers "
+			return rst_fail(ctx, -errno,
+					"pid %d: this kernel cannot recreate POSIX timers "
 					"with their ids (needs Linux 6.17 or later): %s",
 					t->pid, strerror(errno));
 		on = true;

@@ -101,7 +101,7 @@ static uint64_t timeval_ns(const struct timeval *tv)
 static int read_itimers(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
 {
 	for (int which = 0; which < 3; which++) {
-		struct itimerval v;
+		struct itimerval v = { 0 };
 		int ret = query(ctx, t, SYS_getitimer, which, 0, 1, &v, sizeof(v));
 
 		if (ret)
@@ -161,7 +161,7 @@ static int read_sched(struct ckpt_task *t, struct rec_task_core *c)
 
 static int read_altstack(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
 {
-	stack_t ss;
+	stack_t ss = { 0 };
 	int ret = query(ctx, t, SYS_sigaltstack, 0, 0, 1, &ss, sizeof(ss));
 
 	if (ret)
@@ -380,11 +380,11 @@ static int restore_rlimits(struct rst_ctx *ctx, struct rst_task *t)
 	for (uint32_t i = 0; i < t->rlimits->nr; i++) {
 		struct rlimit lim = {
 			.rlim_cur = t->rlimits->lim[i].cur == CRYO_RLIM_INFINITY
-					    ? RLIM_INFINITY
-					    : t->rlimits->lim[i].cur,
+					? RLIM_INFINITY
+					: t->rlimits->lim[i].cur,
 			.rlim_max = t->rlimits->lim[i].max == CRYO_RLIM_INFINITY
-					    ? RLIM_INFINITY
-					    : t->rlimits->lim[i].max,
+					? RLIM_INFINITY
+					: t->rlimits->lim[i].max,
 		};
 
 		if (setrlimit((__rlimit_resource_t)i, &lim) < 0)
@@ -419,12 +419,14 @@ static int restore_core(struct rst_ctx *ctx, struct rst_task *t)
 	    prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper) < 0 ||
 	    prctl(PR_SET_THP_DISABLE, c->thp_disable, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_TIMERSLACK, c->timerslack_ns) < 0)
-		return rst_fail(ctx, -errno, "pid %d: cannot set personality, name or prctl "
+		return rst_fail(ctx, -errno,
+				"pid %d: cannot set personality, name or prctl "
 				"settings: %s",
 				t->pid, strerror(errno));
 	if (setpriority(PRIO_PROCESS, 0, c->nice) < 0 ||
 	    sched_setscheduler(0, (int)c->sched_policy, &param) < 0)
-		return rst_fail(ctx, -errno, "pid %d: cannot set its nice value %d or scheduling "
+		return rst_fail(ctx, -errno,
+				"pid %d: cannot set its nice value %d or scheduling "
 				"policy %u: %s",
 				t->pid, c->nice, c->sched_policy, strerror(errno));
 	return 0;
@@ -442,8 +444,8 @@ static void fill_args(struct rst_task *t, struct restorer_args *a)
 	a->rseq_len = c->rseq_len;
 	a->rseq_sig = c->rseq_sig;
 	for (int i = 0; i < 3; i++)
-		a->itimers[i] = (struct restorer_itimer){ c->itimers[i].interval_ns,
-							  c->itimers[i].value_ns };
+		a->itimers[i] =
+		    (struct restorer_itimer){ c->itimers[i].interval_ns, c->itimers[i].value_ns };
 	a->pdeath_signal = c->pdeath_signal;
 	a->dumpable = c->dumpable;
 	memcpy(a->creds.uid, cr->uid, sizeof(cr->uid));
@@ -492,7 +494,8 @@ int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 
 	if (t->creds->nr_groups) {
 		rst_block_array(b);
-		groups_off = rst_block_append(b, t->creds + 1, t->creds->nr_groups * sizeof(uint32_t));
+		groups_off =
+		    rst_block_append(b, t->creds + 1, t->creds->nr_groups * sizeof(uint32_t));
 		if (!groups_off)
 			return -ENOMEM;
 	}

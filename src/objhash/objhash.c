@@ -26,7 +26,7 @@ enum obj_state {
 	OBJ_STATE_NONE = 0, /* a gap left by a sparse objhash_set() */
 	OBJ_STATE_RESERVED, /* objhash_reserve(), no key yet */
 	OBJ_STATE_KEYED,    /* in the key table */
-	OBJ_STATE_SET,      /* restart side: value is valid */
+	OBJ_STATE_SET,	    /* restart side: value is valid */
 };
 
 struct obj_ent {
@@ -87,7 +87,7 @@ static size_t slot_free(const struct objhash *h, enum obj_kind kind, uint64_t ha
 }
 
 static int key_same(const struct objhash *h, enum obj_kind kind, const struct obj_key *stored,
-                    const struct obj_key *key)
+		    const struct obj_key *key)
 {
 	if (h->same[kind])
 		return h->same[kind](stored, key, h->same_opaque[kind]);
@@ -96,7 +96,7 @@ static int key_same(const struct objhash *h, enum obj_kind kind, const struct ob
 
 /* 1 and *ret_objref if KEY is known, 0 if not, or the error of `same`. */
 static int key_find(const struct objhash *h, enum obj_kind kind, const struct obj_key *key,
-                    uint32_t *ret_objref)
+		    uint32_t *ret_objref)
 {
 	size_t i;
 	int ret;
@@ -146,7 +146,7 @@ static int slots_grow(struct objhash *h)
 }
 
 static void slot_insert(struct objhash *h, uint32_t objref, enum obj_kind kind,
-                        const struct obj_key *key)
+			const struct obj_key *key)
 {
 	struct obj_slot *s = &h->slots[slot_free(h, kind, key->hash)];
 
@@ -224,7 +224,7 @@ void objhash_set_same(struct objhash *h, enum obj_kind kind, obj_same_fn same, v
 }
 
 int objhash_lookup_or_add(struct objhash *h, enum obj_kind kind, const struct obj_key *key,
-                          uint32_t *ret_objref, bool *ret_new)
+			  uint32_t *ret_objref, bool *ret_new)
 {
 	bool added = false;
 	uint32_t objref;
@@ -333,7 +333,7 @@ const char *obj_kind_name(enum obj_kind kind)
 {
 	/* A kind added to enum obj_kind without a name here prints as "?". */
 	static const char *const names[OBJ_KIND_COUNT] = {
-		[OBJ_NONE] = "none", [OBJ_TASK] = "task",       [OBJ_MM] = "mm",
+		[OBJ_NONE] = "none", [OBJ_TASK] = "task",	[OBJ_MM] = "mm",
 		[OBJ_FILE] = "file", [OBJ_FDTABLE] = "fdtable",
 	};
 

@@ -30,7 +30,7 @@
 #include "image/format.h"
 
 struct obj_key {
-	uint64_t hash;    /* equal for every handle of the same object */
+	uint64_t hash;	  /* equal for every handle of the same object */
 	uint64_t word[3]; /* context for `same` (e.g. pid and fd for kcmp) */
 };
 

@@ -301,8 +301,10 @@ static void set_itimers(struct restorer_args *a)
 	for (int which = 0; which < 3; which++) {
 		const struct restorer_itimer *t = &a->itimers[which];
 		struct k_itimerval v = {
-			(long)(t->interval_ns / 1000000000), (long)(t->interval_ns % 1000000000 / 1000),
-			(long)(t->value_ns / 1000000000),    (long)(t->value_ns % 1000000000 / 1000),
+			(long)(t->interval_ns / 1000000000),
+			(long)(t->interval_ns % 1000000000 / 1000),
+			(long)(t->value_ns / 1000000000),
+			(long)(t->value_ns % 1000000000 / 1000),
 		};
 		long ret;
 

@@ -21,15 +21,15 @@
 #include <stdint.h>
 
 /* Offsets of the blob's two entry points (see src/arch/x86_64/restorer-head.S). */
-#define RESTORER_ENTRY_OFFSET   0
+#define RESTORER_ENTRY_OFFSET	0
 #define RESTORER_SYSCALL_OFFSET 16
 
 struct restorer_vma {
 	uint64_t start, end;
 	uint64_t pgoff;
-	uint32_t prot;  /* the final protection */
-	uint32_t flags; /* MAP_PRIVATE / MAP_SHARED, MAP_ANONYMOUS, MAP_GROWSDOWN */
-	int32_t fd;     /* the mapped file, -1 for anonymous */
+	uint32_t prot;	   /* the final protection */
+	uint32_t flags;	   /* MAP_PRIVATE / MAP_SHARED, MAP_ANONYMOUS, MAP_GROWSDOWN */
+	int32_t fd;	   /* the mapped file, -1 for anonymous */
 	uint32_t has_data; /* pages come from the image: map writable first */
 };
 
@@ -45,7 +45,7 @@ struct restorer_vdso {
 	uint64_t from, to, len;
 };
 
-#define RESTORER_MAX_VDSO  3
+#define RESTORER_MAX_VDSO   3
 #define RESTORER_MAX_GROUPS 65536
 
 /* The steps, reported with an errno to restart when one fails. */
@@ -66,8 +66,8 @@ enum restorer_step {
 
 /* Messages on report_fd: fixed size, so each write is atomic on a pipe. */
 struct restorer_report {
-	int32_t step;   /* enum restorer_step */
-	int32_t err;    /* errno */
+	int32_t step;	/* enum restorer_step */
+	int32_t err;	/* errno */
 	uint64_t where; /* an address, when it helps */
 	uint64_t len;
 	char text[232]; /* RST_STEP_PREPARE: the error line */
@@ -97,7 +97,7 @@ struct restorer_itimer {
 
 struct restorer_args {
 	uint64_t block_start, block_len; /* this block: blob, args, stack; kept */
-	uint64_t task_size;              /* unmap up to here */
+	uint64_t task_size;		 /* unmap up to here */
 	int32_t image_fd;
 	int32_t report_fd; /* write a struct restorer_report here on failure */
 
@@ -109,8 +109,8 @@ struct restorer_args {
 	uint32_t pad1;
 	struct restorer_vdso unmap_vdso[RESTORER_MAX_VDSO];
 
-	uint64_t nr_vmas, vmas_off; /* struct restorer_vma[] */
-	uint64_t nr_runs, runs_off; /* struct restorer_run[] */
+	uint64_t nr_vmas, vmas_off;   /* struct restorer_vma[] */
+	uint64_t nr_runs, runs_off;   /* struct restorer_run[] */
 	uint64_t nr_close, close_off; /* int32_t[]: fds to close once mapped */
 
 	struct restorer_mm mm;

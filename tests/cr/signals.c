@@ -100,6 +100,8 @@ static void on_stack(int sig)
 	volatile int here;
 
 	counts[sig]++;
+	/* only the address is kept: it tells which stack the handler ran on */
+	// cppcheck-suppress danglingLifetime
 	stack_in_handler = (uintptr_t)&here;
 }
 

@@ -21,7 +21,8 @@ int main(void)
 			mem[i] += n;
 			sum += mem[i];
 		}
-		printf("pid %d: tick %lu, checksum %016llx\n", getpid(), n, (unsigned long long)sum);
+		printf("pid %d: tick %lu, checksum %016llx\n", getpid(), n,
+		       (unsigned long long)sum);
 		fflush(stdout);
 		usleep(300000);
 	}

@@ -88,11 +88,18 @@ static inline void ib_file(struct ib *b, uint32_t objref, const char *path)
 static inline void ib_task_state(struct ib *b, uint32_t task)
 {
 	static unsigned char xsave[64], infos[3][CRYO_SIGINFO_SIZE];
-	struct rec_task_core core = { .task_objref = task, .umask = 022, .dumpable = 1,
-				      .blocked = 1ull << 9, .altstack_flags = 2, .comm = "root" };
+	struct rec_task_core core = { .task_objref = task,
+				      .umask = 022,
+				      .dumpable = 1,
+				      .blocked = 1ull << 9,
+				      .altstack_flags = 2,
+				      .comm = "root" };
 	struct rec_sigactions acts = { .task_objref = task };
-	struct rec_creds creds = { .task_objref = task, .uid = { 1, 2, 3, 4 },
-				   .gid = { 5, 6, 7, 8 }, .nr_groups = 2, .cap_bnd = ~0ull >> 23 };
+	struct rec_creds creds = { .task_objref = task,
+				   .uid = { 1, 2, 3, 4 },
+				   .gid = { 5, 6, 7, 8 },
+				   .nr_groups = 2,
+				   .cap_bnd = ~0ull >> 23 };
 	uint32_t groups[2] = { 10, 20 };
 	struct rec_rlimits lim = { .task_objref = task, .nr = CRYO_RLIM_NLIMITS };
 	struct rec_fs fs = { .task_objref = task, .cwd_len = 5, .root_len = 2 };
@@ -107,7 +114,7 @@ static inline void ib_task_state(struct ib *b, uint32_t task)
 		lim.lim[i].cur = lim.lim[i].max = CRYO_RLIM_INFINITY - (uint64_t)i;
 	for (int i = 0; i < 3; i++)
 		infos[i][0] = (unsigned char)(10 + i); /* si_signo */
-	regs.regs[16] = 0x401234; /* rip */
+	regs.regs[16] = 0x401234;		       /* rip */
 	ib_rec(b, REC_TASK_CORE, &core, sizeof(core));
 	ib_rec(b, REC_SIGACTIONS, &acts, sizeof(acts));
 	image_write_rec(&b->w, REC_CREDS, &creds, sizeof(creds), groups, sizeof(groups));
@@ -128,26 +135,59 @@ static inline void ib_task_state(struct ib *b, uint32_t task)
 static inline int ib_valid_image(struct ib *b)
 {
 	static unsigned char pages[3 * 4096];
-	struct rec_task root = { .objref = 1, .pid = 100, .tgid = 100, .pgid = 100, .sid = 100,
-				 .state = TASK_ALIVE, .comm = "root" };
-	struct rec_task zombie = { .objref = 2, .pid = 101, .tgid = 101, .ppid = 100, .pgid = 100,
-				   .sid = 100, .state = TASK_ZOMBIE, .exit_status = 3 << 8,
+	struct rec_task root = { .objref = 1,
+				 .pid = 100,
+				 .tgid = 100,
+				 .pgid = 100,
+				 .sid = 100,
+				 .state = TASK_ALIVE,
+				 .comm = "root" };
+	struct rec_task zombie = { .objref = 2,
+				   .pid = 101,
+				   .tgid = 101,
+				   .ppid = 100,
+				   .pgid = 100,
+				   .sid = 100,
+				   .state = TASK_ZOMBIE,
+				   .exit_status = 3 << 8,
 				   .comm = "zombie" };
 	struct rec_fdtable fdt = { .objref = 4, .nr_fds = 2 };
 	struct rec_fd fd0 = { .fdt_objref = 4, .file_objref = 3, .fd = 0 };
-	struct rec_fd fd7 = { .fdt_objref = 4, .file_objref = 3, .fd = 7, .flags = FD_FLAG_CLOEXEC };
-	struct rec_mm mm = { .objref = 5, .exe_file_objref = 3, .start_code = 0x400000,
-			     .end_code = 0x401000, .start_data = 0x600000, .end_data = 0x601000,
-			     .start_brk = 0x700000, .brk = 0x702000, .start_stack = 0x7ffe0000,
-			     .arg_start = 0x7ffe1000, .arg_end = 0x7ffe1010, .env_start = 0x7ffe1010,
+	struct rec_fd fd7 = {
+		.fdt_objref = 4, .file_objref = 3, .fd = 7, .flags = FD_FLAG_CLOEXEC
+	};
+	struct rec_mm mm = { .objref = 5,
+			     .exe_file_objref = 3,
+			     .start_code = 0x400000,
+			     .end_code = 0x401000,
+			     .start_data = 0x600000,
+			     .end_data = 0x601000,
+			     .start_brk = 0x700000,
+			     .brk = 0x702000,
+			     .start_stack = 0x7ffe0000,
+			     .arg_start = 0x7ffe1000,
+			     .arg_end = 0x7ffe1010,
+			     .env_start = 0x7ffe1010,
 			     .env_end = 0x7ffe1020 };
 	struct rec_vma vmas[] = {
-		{ .mm_objref = 5, .file_objref = 3, .start = 0x400000, .end = 0x401000,
-		  .kind = VMA_FILE, .prot = 5 },
+		{ .mm_objref = 5,
+		  .file_objref = 3,
+		  .start = 0x400000,
+		  .end = 0x401000,
+		  .kind = VMA_FILE,
+		  .prot = 5 },
 		{ .mm_objref = 5, .start = 0x700000, .end = 0x702000, .kind = VMA_HEAP, .prot = 3 },
-		{ .mm_objref = 5, .start = 0x7ffdf000, .end = 0x7ffe2000, .kind = VMA_STACK,
-		  .prot = 3, .flags = VMA_FLAG_GROWSDOWN },
-		{ .mm_objref = 5, .start = 0x7fff0000, .end = 0x7fff8000, .kind = VMA_VDSO, .prot = 5 },
+		{ .mm_objref = 5,
+		  .start = 0x7ffdf000,
+		  .end = 0x7ffe2000,
+		  .kind = VMA_STACK,
+		  .prot = 3,
+		  .flags = VMA_FLAG_GROWSDOWN },
+		{ .mm_objref = 5,
+		  .start = 0x7fff0000,
+		  .end = 0x7fff8000,
+		  .kind = VMA_VDSO,
+		  .prot = 5 },
 	};
 	struct rec_task_objs objs = { .task_objref = 1, .mm_objref = 5, .fdt_objref = 4 };
 	uint64_t auxv[4] = { 6 /* AT_PAGESZ */, 4096, 0, 0 };

@@ -69,7 +69,8 @@ static void test_round_trip(void)
 		const struct image_record *f = image_obj_record(img, 3, OBJ_FILE);
 		const struct rec_task *zt = t ? t->payload : NULL;
 
-		check(t && zt->pid == 101 && zt->exit_status == 3 << 8 && !strcmp(zt->comm, "zombie"));
+		check(t && zt->pid == 101 && zt->exit_status == 3 << 8 &&
+		      !strcmp(zt->comm, "zombie"));
 		check(f && !strcmp((const char *)((const struct rec_file *)f->payload + 1),
 				   "/usr/bin/true"));
 		check(image_obj_record(img, 3, OBJ_MM) == NULL);
@@ -83,7 +84,8 @@ static void test_round_trip(void)
 			continue;
 		check_int(r->data_offset % 4096, ==, 0);
 		check_int(image_pages_check(img, r, &err), ==, 0);
-		check_int(b.buf[r->data_offset], ==, r->data_len == 8192 ? 1 : (2 * 4096 * 7 + 1) & 0xff);
+		check_int(b.buf[r->data_offset], ==,
+			  r->data_len == 8192 ? 1 : (2 * 4096 * 7 + 1) & 0xff);
 	}
 	check_str(image_rec_name(REC_FD), "fd");
 	check(image_rec_name(0x7777) == NULL);
@@ -222,8 +224,9 @@ static void test_framing_rejects(void)
 {
 	struct ib b;
 	uint64_t zero = 0;
-	struct rec_task t = { .objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5,
-			      .state = TASK_ZOMBIE };
+	struct rec_task t = {
+		.objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5, .state = TASK_ZOMBIE
+	};
 
 	ib_begin(&b);
 	ib_rec(&b, 0x7777, &zero, sizeof(zero));
@@ -264,7 +267,8 @@ static void test_framing_rejects(void)
 		struct rec_trailer *tr = (void *)(b.buf + b.len - sizeof(*tr));
 
 		tr->nr_records++;
-		expect_reject(&b, REC_TRAILER, "trailer counts 25 records, the image holds 24", "trailer count");
+		expect_reject(&b, REC_TRAILER, "trailer counts 25 records, the image holds 24",
+			      "trailer count");
 		tr->nr_records--;
 		tr->crc32c ^= 1;
 		expect_reject(&b, REC_TRAILER, "checksum mismatch", "trailer crc");
@@ -307,7 +311,8 @@ static void test_objref_rejects(void)
 	ib_rec(&b, REC_FD, &fd, sizeof(fd));
 	ib_file(&b, 1, "/etc/passwd");
 	ib_end(&b);
-	expect_reject(&b, REC_FD, "file: objref 1 used before it is defined", "use before definition");
+	expect_reject(&b, REC_FD, "file: objref 1 used before it is defined",
+		      "use before definition");
 	ib_free(&b);
 
 	ib_begin(&b);
@@ -355,13 +360,15 @@ static void test_semantic_rejects(void)
 	struct rec_fdtable fdt = { .objref = 2, .nr_fds = 2 };
 	struct rec_fd fd = { .fdt_objref = 2, .file_objref = 1, .fd = 3 };
 	struct rec_mm mm = { .objref = 3 };
-	struct rec_vma vma = { .mm_objref = 3, .start = 0x10000, .end = 0x12000, .kind = VMA_ANON,
-			       .prot = 3 };
+	struct rec_vma vma = {
+		.mm_objref = 3, .start = 0x10000, .end = 0x12000, .kind = VMA_ANON, .prot = 3
+	};
 	struct rec_pages pg = { .mm_objref = 3, .nr_runs = 1, .nr_pages = 1 };
 	struct rec_pages_run run = { 0x20000, 1 };
 	static unsigned char page[4096];
-	struct rec_task t = { .objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5,
-			      .state = TASK_ALIVE };
+	struct rec_task t = {
+		.objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5, .state = TASK_ALIVE
+	};
 
 	/* fdtable announces 2 fds, holds 1 */
 	ib_begin(&b);
@@ -499,8 +506,9 @@ static void test_semantic_rejects(void)
 /* A valid tree, with the root's state changed by EDIT before it is written. */
 static void build_with_core(struct ib *b, void (*edit)(struct ib *b))
 {
-	struct rec_task t = { .objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5,
-			      .state = TASK_ALIVE };
+	struct rec_task t = {
+		.objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5, .state = TASK_ALIVE
+	};
 	struct rec_fdtable fdt = { .objref = 2 };
 	struct rec_mm mm = { .objref = 3 };
 	struct rec_task_objs o = { .task_objref = 1, .mm_objref = 3, .fdt_objref = 2 };
@@ -628,7 +636,7 @@ static void test_writer_path(void)
 	check_int(image_writer_open_path(&w, path), ==, 0);
 	image_write_header(&w, &h);
 	check_int(stat(path, &st), ==, -1); /* not yet */
-	image_writer_close(&w);             /* unfinished: the temporary file goes */
+	image_writer_close(&w);		    /* unfinished: the temporary file goes */
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", dir);
 	check_int(system(cmd), ==, 0);
 

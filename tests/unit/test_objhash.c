@@ -16,7 +16,7 @@ static struct obj_key mkkey(uint64_t hash, uint64_t w0, uint64_t w1)
 }
 
 static int add(struct objhash *h, enum obj_kind kind, struct obj_key k, uint32_t *objref,
-               bool *is_new)
+	       bool *is_new)
 {
 	return objhash_lookup_or_add(h, kind, &k, objref, is_new);
 }

@@ -8,9 +8,9 @@
 #include "image/format.h"
 
 /* Kernel-internal syscall results that mean "restart me" (include/linux/errno.h). */
-#define ERESTARTSYS           512
-#define ERESTARTNOINTR        513
-#define ERESTARTNOHAND        514
+#define ERESTARTSYS	      512
+#define ERESTARTNOINTR	      513
+#define ERESTARTNOHAND	      514
 #define ERESTART_RESTARTBLOCK 516
 
 #define NR_RESTART_SYSCALL 219

@@ -22,13 +22,13 @@ static inline long raw_syscall6(long nr, long a0, long a1, long a2, long a3, lon
 	return ret;
 }
 
-#define raw_syscall0(nr)                 raw_syscall6(nr, 0, 0, 0, 0, 0, 0)
-#define raw_syscall1(nr, a)              raw_syscall6(nr, (long)(a), 0, 0, 0, 0, 0)
-#define raw_syscall2(nr, a, b)           raw_syscall6(nr, (long)(a), (long)(b), 0, 0, 0, 0)
-#define raw_syscall3(nr, a, b, c)        raw_syscall6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
-#define raw_syscall4(nr, a, b, c, d)                                                             \
+#define raw_syscall0(nr)	  raw_syscall6(nr, 0, 0, 0, 0, 0, 0)
+#define raw_syscall1(nr, a)	  raw_syscall6(nr, (long)(a), 0, 0, 0, 0, 0)
+#define raw_syscall2(nr, a, b)	  raw_syscall6(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define raw_syscall3(nr, a, b, c) raw_syscall6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define raw_syscall4(nr, a, b, c, d)                                                               \
 	raw_syscall6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
-#define raw_syscall5(nr, a, b, c, d, e)                                                          \
+#define raw_syscall5(nr, a, b, c, d, e)                                                            \
 	raw_syscall6(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
 #endif
