@@ -3,18 +3,19 @@
 #   bench/cr-bench.sh [SIZES_MIB...]   (default: 64 1024), as root
 # For each size: RUNS runs (default 5) of checkpoint --kill, restart --detach,
 # and leave-running checkpoint; prints the medians, one JSON line per result
-# and a table. Also the physical reference of the issue: copying the same
-# bytes with process_vm_readv into a file (cat of /proc/PID/mem is close
-# enough and needs no extra tool: it reads with the same kernel path).
+# and a line per size. Also the physical reference: copying the same bytes
+# with process_vm_readv into a file on the same filesystem, with fsync
+# (bench/pvm-copy.c), measured in the same run.
 set -eu
 cd "$(dirname "$0")/.."
 CRYO=${CRYO:-./cryo}
 RUNS=${RUNS:-5}
 SIZES=${*:-64 1024}
-tmp=$(mktemp -d /var/tmp/cryo-bench.XXXXXX)
+tmp=$(mktemp -d "${BENCH_DIR:-/var/tmp}/cryo-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 make -s cryo
 gcc -O2 -o "$tmp/memhog" bench/memhog.c
+gcc -O2 -o "$tmp/pvm-copy" bench/pvm-copy.c
 
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -28,9 +29,16 @@ for mib in $SIZES; do
 		"$tmp/memhog" "$mib" >"$log" 2>&1 </dev/null 251>&- &
 		pid=$!
 		wait_ready "$log"
-		t0=$(now); dd if=/proc/$pid/mem of="$tmp/ref.bin" bs=4M iflag=skip_bytes,count_bytes \
-			skip=$(printf %d 0x$(grep -m1 -E '^[0-9a-f]+-[0-9a-f]+ rw-p 00000000 00:00 0 *$' /proc/$pid/maps | cut -d- -f1)) \
-			count=$((mib << 20)) status=none conv=fsync 2>/dev/null || true; t1=$(now)
+		# the memhog's region: the anonymous mapping of at least MIB MiB
+		start=
+		while read -r range perms _ _ _ path; do
+			[ "$perms" = rw-p ] && [ -z "$path" ] || continue
+			if (((0x${range#*-} - 0x${range%-*}) >= (mib << 20))); then
+				start=0x${range%-*}
+				break
+			fi
+		done </proc/$pid/maps
+		t0=$(now); "$tmp/pvm-copy" "$pid" "$start" $((mib << 20)) "$tmp/ref.bin"; t1=$(now)
 		echo $(((t1 - t0) / 1000)) >>"$tmp/ref"
 		t0=$(now); "$CRYO" checkpoint -o "$tmp/img" "$pid"; t1=$(now)
 		echo $(((t1 - t0) / 1000)) >>"$tmp/leave"
@@ -46,8 +54,8 @@ for mib in $SIZES; do
 	c=$(median <"$tmp/ckpt"); r=$(median <"$tmp/rst"); l=$(median <"$tmp/leave"); f=$(median <"$tmp/ref")
 	printf '{"bench":"anon-dense","mib":%d,"runs":%d,"checkpoint_kill_us":%d,"checkpoint_leave_us":%d,"restart_us":%d,"reference_us":%d,"image_bytes":%d}\n' \
 		"$mib" "$RUNS" "$c" "$l" "$r" "$f" "$size"
-	printf '%-12s %8s MiB: checkpoint %7.3f s (leave-running %7.3f s), restart %7.3f s, reference copy %7.3f s, ratios %.2f / %.2f\n' \
-		anon-dense "$mib" "$(echo "$c/1000000" | bc -l)" "$(echo "$l/1000000" | bc -l)" \
-		"$(echo "$r/1000000" | bc -l)" "$(echo "$f/1000000" | bc -l)" \
-		"$(echo "$c/$f" | bc -l)" "$(echo "$r/$f" | bc -l)" >&2
+	awk -v c="$c" -v l="$l" -v r="$r" -v f="$f" -v mib="$mib" 'BEGIN {
+		printf "anon-dense %6d MiB: checkpoint %.3f s (leave-running %.3f s), restart %.3f s, " \
+		       "reference copy %.3f s; checkpoint/reference %.2f, restart/reference %.2f\n",
+		       mib, c / 1e6, l / 1e6, r / 1e6, f / 1e6, c / f, r / f }' >&2
 done
