@@ -80,10 +80,12 @@ build/normal/cr/%: tests/cr/%.c tests/cr/crtest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -D_GNU_SOURCE -Itests -o $@ $<
 
-check: cryo $(UNIT_BINS) build/normal/fuzz-replay $(CR_BINS)
+CR_SCRIPTS := tests/cr/run.sh $(filter-out tests/cr/run.sh,$(sort $(wildcard tests/cr/*.sh)))
+
+check: cryo $(UNIT_BINS) build/normal/fuzz-replay $(CR_BINS) build/normal/demo-counter
 	CRYO=$(CURDIR)/cryo CORPUS=$(CURDIR)/$(CORPUS) REPLAY=$(CURDIR)/build/normal/fuzz-replay \
-	  CR_BIN=$(CURDIR)/build/normal/cr \
-	  prove --exec '' $(UNIT_BINS) tests/fuzz/replay.sh $(CLI_TESTS) tests/cr/run.sh
+	  CR_BIN=$(CURDIR)/build/normal/cr COUNTER=$(CURDIR)/build/normal/demo-counter \
+	  prove --exec '' $(UNIT_BINS) tests/fuzz/replay.sh $(CLI_TESTS) $(CR_SCRIPTS)
 
 # --- ASan + UBSan build of the tests ------------------------------------------
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -104,10 +106,11 @@ build/asan/fuzz-replay: $(call objs,asan,tests/fuzz/fuzz_reader.c tests/fuzz/rep
 
 ASAN_BINS := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRCS))
 
-asan: build/asan/cryo $(ASAN_BINS) build/asan/fuzz-replay $(CR_BINS)
+asan: build/asan/cryo $(ASAN_BINS) build/asan/fuzz-replay $(CR_BINS) build/normal/demo-counter
 	CRYO=$(CURDIR)/build/asan/cryo CORPUS=$(CURDIR)/$(CORPUS) \
 	  REPLAY=$(CURDIR)/build/asan/fuzz-replay CR_BIN=$(CURDIR)/build/normal/cr \
-	  prove --exec '' $(ASAN_BINS) tests/fuzz/replay.sh $(CLI_TESTS) tests/cr/run.sh
+	  COUNTER=$(CURDIR)/build/normal/demo-counter \
+	  prove --exec '' $(ASAN_BINS) tests/fuzz/replay.sh $(CLI_TESTS) $(CR_SCRIPTS)
 
 # --- libFuzzer build (clang) ----------------------------------------------------
 FUZZFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \

@@ -580,6 +580,9 @@ static int run_task(struct rst_ctx *ctx, struct rst_task *t)
 		ret = write_pidfile(ctx->opts->pidfile, pid);
 	if (ret)
 		goto out_kill;
+	/* a task stopped by job control goes back into its stop once untraced */
+	if (t->core->stopped)
+		kill(pid, SIGSTOP);
 	if (ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0) {
 		ret = -errno;
 		goto out_kill;

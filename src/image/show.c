@@ -260,6 +260,7 @@ static void show_task_core(struct emitter *e, const struct image_record *r)
 	emit_u64(e, "sched_policy", c->sched_policy);
 	emit_u64(e, "sched_priority", c->sched_priority);
 	emit_u64(e, "thp_disable", c->thp_disable);
+	emit_u64(e, "stopped", c->stopped);
 	for (int i = 0; i < 3; i++)
 		emit_u64_array(e, timer_names[i], &c->itimers[i].interval_ns, 2, false);
 	emit_str(e, "comm", c->comm, sizeof(c->comm));

@@ -218,6 +218,7 @@ static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		.umask = t->status.umask,
 		.no_new_privs = (uint32_t)t->status.no_new_privs,
 		.blocked = t->tracee.sigmask,
+		.stopped = t->tracee.group_stopped,
 	};
 	int ret;
 

@@ -64,15 +64,20 @@ static int set_sigmask(pid_t tid, uint64_t mask)
  * first stops the task in signal delivery; it is handed back (delivered as
  * it would have been) and the interrupt stop follows.
  */
-static int wait_interrupt_stop(pid_t tid)
+static int wait_interrupt_stop(struct tracee *t)
 {
+	pid_t tid = t->tid;
+
 	for (int i = 0; i < SEIZE_MAX_SIGNAL_STOPS; i++) {
 		int status, ret = ptrace_wait_stop(tid, &status);
 
 		if (ret)
 			return ret;
-		if (status >> 16 == PTRACE_EVENT_STOP)
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			/* the interrupt reports SIGTRAP; a group stop, its stop signal */
+			t->group_stopped = WSTOPSIG(status) != SIGTRAP;
 			return 0;
+		}
 		ret = (int)ptrace_req(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status));
 		if (ret)
 			return ret;
@@ -92,7 +97,7 @@ int tracee_seize(struct tracee *t, pid_t tid)
 	t->seized = true;
 	ret = (int)ptrace_req(PTRACE_INTERRUPT, tid, NULL, NULL);
 	if (!ret)
-		ret = wait_interrupt_stop(tid);
+		ret = wait_interrupt_stop(t);
 	if (!ret)
 		ret = get_regs(tid, &t->regs);
 	if (!ret)
@@ -172,16 +177,25 @@ static int find_syscall_ip(struct tracee *t)
 	return -ENOTSUP;
 }
 
-/* PTRACE_SYSCALL to the next syscall stop (entry or exit). */
+/*
+ * PTRACE_SYSCALL to the next syscall stop (entry or exit). A task stopped
+ * by job control reports its group stop again first: step past it.
+ */
 static int step_to_syscall_stop(pid_t tid)
 {
-	int status, ret = (int)ptrace_req(PTRACE_SYSCALL, tid, NULL, NULL);
+	for (int i = 0; i < SEIZE_MAX_SIGNAL_STOPS; i++) {
+		int status, ret = (int)ptrace_req(PTRACE_SYSCALL, tid, NULL, NULL);
 
-	if (!ret)
-		ret = ptrace_wait_stop(tid, &status);
-	if (!ret && WSTOPSIG(status) != (SIGTRAP | 0x80))
-		ret = -EAGAIN; /* stopped for another reason: give up, cleanly */
-	return ret;
+		if (!ret)
+			ret = ptrace_wait_stop(tid, &status);
+		if (ret)
+			return ret;
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+			return 0;
+		if (status >> 16 != PTRACE_EVENT_STOP)
+			return -EAGAIN; /* stopped for another reason: give up, cleanly */
+	}
+	return -EAGAIN;
 }
 
 int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result)

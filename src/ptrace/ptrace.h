@@ -23,6 +23,7 @@ struct tracee {
 	arch_regs_t regs;    /* as stopped */
 	uint64_t sigmask;    /* as stopped */
 	uint64_t syscall_ip; /* a syscall instruction in the task, 0 until found */
+	bool group_stopped;  /* it was stopped by job control when seized */
 };
 
 /* Seizes TID and waits until it is stopped. */

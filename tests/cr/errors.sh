@@ -1,0 +1,900 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Failure paths of checkpoint and restart; prints TAP, run by
+# `prove --exec '' tests/cr/errors.sh`.
+#
+# What is enforced here (see ../shared/CLI.md and README.md):
+#   - bad input gets ONE error line on stderr, starting with "cryo: " and
+#     naming the object (pid, fd, path), and exit status 1 (2 for usage
+#     errors). Messages are matched on their key words, not whole sentences;
+#   - a failed checkpoint, with or without --kill, leaves the tree exactly as
+#     it was: every process still there (same pid, same start time), running
+#     (state R or S, not t/T), untraced (TracerPid 0), with the same
+#     /proc/PID/maps, and still working (a counting loop keeps counting); no
+#     image at the -o path and no temporary file (.NAME.XXXXXX) next to it;
+#   - a failed restart leaves nothing behind: no process with the image's pid,
+#     no new process at all (the process list before and after are the same),
+#     and the image file is untouched (same checksum).
+#
+# Environment:
+#   CRYO        the cryo binary (default ./cryo)
+#   CR_BIN      directory of the compiled test programs (default
+#               build/normal/cr; unused for now, accepted like run.sh)
+#   CR_TIMEOUT  seconds any one wait may take (default 10)
+#   CR_CKPT_TIMEOUT  seconds a checkpoint may take (default 60)
+#   CR_KEEP     if set, keep the temp dir with logs and images
+#
+# PID namespace: a restart needs the old pid free, a failed restart must be
+# seen to leave no process, and nothing may outlive the test. So, as run.sh
+# does, this script re-executes itself as PID 1 of a new pid namespace with
+# its own /proc (and so its own mount namespace, where the small tmpfs of the
+# "full filesystem" case is mounted):
+#   unshare -p -f --kill-child --mount-proc env CR_ERRORS_IN_NS=1 bash errors.sh
+# There, orphans are reparented to us and reaped at once, the process list
+# holds only what we started, and when we exit the kernel kills what is left.
+# Without that privilege the tests cannot be judged: all are skipped.
+#
+# Tracees run in their own session (setsid), stdin /dev/null, output appended
+# to a log. python3 is used for counting loops and for state a shell cannot
+# make (threads, sockets, POSIX locks); without it those cases are skipped.
+set -u
+
+if [ -z "${CR_ERRORS_IN_NS:-}" ]; then
+	self=$(readlink -f "$0")
+	if unshare -p -f --kill-child --mount-proc true 2>/dev/null; then
+		exec unshare -p -f --kill-child --mount-proc env CR_ERRORS_IN_NS=1 "$BASH" "$self" "$@"
+	fi
+	echo "1..0 # skip cannot make a pid namespace (run as root)"
+	exit 0
+fi
+
+abspath() { case $1 in */*) readlink -f "$1" ;; *) echo "$1" ;; esac; }
+CRYO=$(abspath "${CRYO:-./cryo}")
+CR_BIN=$(abspath "${CR_BIN:-build/normal/cr}")
+TIMEOUT=${CR_TIMEOUT:-10}
+CKPT_TIMEOUT=${CR_CKPT_TIMEOUT:-60}
+
+# The real interpreter, not a version manager's shim script: faster to start.
+PYTHON=""
+if command -v python3 >/dev/null; then
+	PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+fi
+PYCOMM=${PYTHON##*/}
+PYCOMM=${PYCOMM:0:15} # its /proc/PID/comm
+
+# Whatever fds we inherited beyond 0-2 (not close-on-exec) would be inherited
+# by the tracees, and cryo would refuse them for that (an inherited pipe)
+# instead of for what a case sets up.
+for f in "/proc/$$/fd"/*; do
+	f=${f##*/}
+	[ "$f" -gt 2 ] || continue
+	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$$/fdinfo/$f" 2>/dev/null) || continue
+	[ -n "$flags" ] && (((8#$flags & 8#2000000) == 0)) && eval "exec $f>&-"
+done
+
+tmp=$(mktemp -d /tmp/cr-errors.XXXXXX)
+# Bash notes on stderr every child that dies of a signal, which --kill and
+# our cleanup do on purpose: stderr goes to a file, shown at the end (as TAP
+# comments) without those notes.
+exec 2>"$tmp/stderr"
+mounts=() # tmpfs mounted by us, unmounted at the end
+n=0
+
+# Kills every other process of our namespace (all started by us) and reaps
+# them, so that no case sees the leftovers of another.
+kill_all() {
+	local d p
+	[ $$ -eq 1 ] || return 0
+	for d in /proc/[0-9]*; do
+		p=${d#/proc/}
+		[ "$p" -ne 1 ] && kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+
+cleanup() {
+	local m
+	kill_all
+	for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+	grep -v ' Killed ' "$tmp/stderr" | sed 's/^/# stderr: /'
+	if [ -n "${CR_KEEP:-}" ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# --- TAP ------------------------------------------------------------------------------
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+# not_ok DESC: with $why and cryo's stderr as diagnostics
+not_ok() {
+	local l
+	n=$((n + 1))
+	echo "not ok $n - $1${why:+: $why}"
+	if [ -s "$dir/err" ]; then
+		echo "#   cryo's stderr:"
+		while IFS= read -r l; do echo "#     $l"; done < <(head -n 5 "$dir/err")
+	fi
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # skip $2"
+}
+
+# check DESC CMD...: one TAP line; CMD sets $why when it fails
+check() {
+	local desc=$1
+	shift
+	why=""
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# --- processes ------------------------------------------------------------------------
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# until_ok SECONDS WHAT CMD...: retries CMD until it succeeds; $why on timeout
+until_ok() {
+	local secs=$1 what=$2 deadline
+	shift 2
+	deadline=$(($(now_us) + secs * 1000000))
+	until "$@"; do
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			why="${why:+$why; }$what: not within ${secs}s"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stat_field PID N: field N of /proc/PID/stat (3 state, 4 ppid, 22 start time)
+stat_field() {
+	local line f
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	read -r -a f <<<"${line##*) }" # the fields after "(comm)", which may hold spaces
+	echo "${f[$2 - 3]}"
+}
+
+status_line() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
+
+# running (not gone, not a zombie)
+alive() {
+	local s
+	s=$(stat_field "$1" 3) && [ "$s" != Z ] && [ "$s" != X ]
+}
+
+gone() {
+	alive "$1" || return 0
+	why="pid $1 ($(cat "/proc/$1/comm" 2>/dev/null)) exists"
+	return 1
+}
+
+# wait_exit PID SECONDS: waits for our child PID to end; its exit status in $status
+wait_exit() {
+	local deadline=$(($(now_us) + $2 * 1000000))
+	while alive "$1"; do
+		[ "$(now_us)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+	wait "$1" 2>/dev/null # reaps it, and no "Killed" notice from bash on stderr
+	status=$?
+	return 0
+}
+
+# spawn CMD...: CMD in its own session, in the background, output appended to
+# $log (O_APPEND: a restored copy appends to it too); pid in $pid
+spawn() {
+	setsid "$@" >>"$log" 2>>"$log.err" </dev/null &
+	pid=$!
+}
+
+# child_of PPID COMM: the pid of PPID's child named COMM, in $pid
+child_of() {
+	local d
+	for d in /proc/[0-9]*; do
+		[ "$(stat_field "${d#/proc/}" 4)" = "$1" ] || continue
+		[ "$(cat "$d/comm" 2>/dev/null)" = "$2" ] || continue
+		pid=${d#/proc/}
+		return 0
+	done
+	return 1
+}
+
+# list_procs: every live process of the namespace but us, as words
+# "pid:starttime:comm", in $procs. No subshell: it would list itself.
+list_procs() {
+	local d line f comm
+	procs=""
+	for d in /proc/[0-9]*; do
+		[ "${d#/proc/}" = $$ ] && continue
+		read -r line 2>/dev/null <"$d/stat" || continue
+		read -r -a f <<<"${line##*) }"
+		case ${f[0]} in Z | X) continue ;; esac # zombies are being reaped
+		comm=${line#*\(}
+		comm=${comm%)*}
+		procs+="${d#/proc/}:${f[19]}:${comm// /_} "
+	done
+}
+
+# procs_diff: what changed from $procs_before to $procs, in $why
+procs_diff() {
+	local w new="" lost=""
+	for w in $procs; do [[ " $procs_before " == *" $w "* ]] || new+="$w "; done
+	for w in $procs_before; do [[ " $procs " == *" $w "* ]] || lost+="$w "; done
+	why="new processes: ${new:-none}; gone: ${lost:-none} (pid:starttime:comm)"
+}
+
+procs_same() {
+	list_procs
+	[ "$procs" = "$procs_before" ] && return 0
+	procs_diff
+	return 1
+}
+
+# same_procs: the process list is back to $procs_before (a process being
+# killed by cryo's cleanup gets a moment to become a zombie)
+same_procs() {
+	until_ok 3 "process list as before" procs_same
+}
+
+# save_state PID: what intact and same_procs compare with
+save_state() {
+	cat "/proc/$1/maps" >"$dir/maps.before"
+	list_procs
+	procs_before=$procs
+}
+
+# intact PID: running or sleeping (not stopped), untraced, same maps as saved
+intact() {
+	local s tr
+	s=$(stat_field "$1" 3) || { why="pid $1 is gone" && return 1; }
+	case $s in R | S) ;; *) why="pid $1 is in state '$s'" && return 1 ;; esac
+	tr=$(status_line "$1" TracerPid)
+	[ "$tr" = 0 ] || { why="pid $1 has TracerPid $tr" && return 1; }
+	cat "/proc/$1/maps" >"$dir/maps.after"
+	cmp -s "$dir/maps.before" "$dir/maps.after" && return 0
+	why="pid $1: /proc/PID/maps changed: $(diff "$dir/maps.before" "$dir/maps.after" |
+		grep '^[<>]' | head -n 3 | tr '\n' '|')"
+	return 1
+}
+
+lines() { wc -l <"$1"; }
+at_least() { [ "$(lines "$1")" -ge "$2" ]; }
+
+# counting LOG: the loop writing LOG goes on (5 more lines)
+counting() {
+	until_ok "$TIMEOUT" "5 more lines in ${1##*/}" at_least "$1" $(($(lines "$1") + 5))
+}
+
+# asleep PID: in state S, untraced (a sleeper that cryo let go)
+asleep() {
+	[ "$(stat_field "$1" 3)" = S ] && [ "$(status_line "$1" TracerPid)" = 0 ]
+}
+
+# restored PID COMM: PID is back as COMM, running or asleep, untraced
+restored() {
+	local c s
+	read -r c 2>/dev/null <"/proc/$1/comm" || { why="pid $1 is not there" && return 1; }
+	s=$(stat_field "$1" 3)
+	[ "$c" = "$2" ] || { why="pid $1 is '$c', not '$2'" && return 1; }
+	case $s in R | S) ;; *) why="pid $1 is in state '$s'" && return 1 ;; esac
+	[ "$(status_line "$1" TracerPid)" = 0 ] || { why="pid $1 is traced" && return 1; }
+}
+
+# --- cryo -----------------------------------------------------------------------------
+
+# cryo_start ARGS...: cryo in the background, from $imgdir (so that a default
+# image name would land where we look), stdin from $cryo_in; pid in $cpid
+cryo_start() {
+	(cd "$imgdir" && exec "$CRYO" "$@") >"$dir/out" 2>"$dir/err" <"${cryo_in:-/dev/null}" &
+	cpid=$!
+}
+
+# cryo_wait SECONDS: its exit status in $rc ("timeout" if it had to be killed)
+cryo_wait() {
+	if wait_exit "$cpid" "$1"; then
+		rc=$status
+	else
+		kill -KILL "$cpid" 2>/dev/null
+		wait "$cpid" 2>/dev/null
+		rc=timeout
+	fi
+}
+
+run_cryo() {
+	local secs=$1
+	shift
+	cryo_start "$@"
+	cryo_wait "$secs"
+}
+
+exit_is() {
+	[ "$rc" = "$1" ] && return 0
+	why="exit status $rc"
+	return 1
+}
+
+# one_error REGEX...: cryo's stderr is one line, "cryo: ...", matching every REGEX
+one_error() {
+	local re nl
+	nl=$(lines "$dir/err")
+	if [ "$nl" -ne 1 ] || ! grep -q '^cryo: ' "$dir/err"; then
+		why="stderr has $nl lines, wanted one starting with 'cryo: '"
+		return 1
+	fi
+	for re; do
+		grep -qE -- "$re" "$dir/err" && continue
+		why="the message does not match /$re/"
+		return 1
+	done
+}
+
+# no_files DIR: DIR is empty (no image, no temporary .NAME.XXXXXX)
+no_files() {
+	local left
+	left=$(find "$1" -mindepth 1 | head -n 3 | tr '\n' ' ')
+	[ -z "$left" ] && return 0
+	why="left behind: $left"
+	return 1
+}
+
+# new_case NAME: a fresh directory; $log is the tracee's log, $imgdir an
+# empty directory where images (and nothing else) go
+new_case() {
+	kill_all
+	dir=$tmp/$1
+	log=$dir/log
+	imgdir=$dir/images
+	out=$imgdir/img
+	mkdir -p "$imgdir"
+	: >"$log"
+	cryo_in=/dev/null
+	why=""
+}
+
+# ckpt_fails WHAT PID RC OPTS REGEX...: `cryo checkpoint OPTS -o $out PID`
+# exits RC with one error line matching every REGEX, and changes nothing
+ckpt_fails() {
+	local what=$1 p=$2 want=$3 opts
+	read -r -a opts <<<"$4"
+	shift 4
+	save_state "$p"
+	run_cryo "$CKPT_TIMEOUT" checkpoint "${opts[@]}" -o "$out" "$p"
+	check "$what: exit $want" exit_is "$want"
+	check "$what: one error line naming it" one_error "$@"
+	check "$what: no image and no temporary file" no_files "$imgdir"
+	check "$what: pid $p runs on untraced, maps unchanged" intact "$p"
+	check "$what: every process of the tree still there" same_procs
+}
+
+# checkpoint_ok PID [--kill]: a good image in $img (failures are reported by the caller)
+checkpoint_ok() {
+	local p=$1
+	shift
+	run_cryo "$CKPT_TIMEOUT" checkpoint "$@" -o "$img" "$p"
+	[ "$rc" = 0 ] && [ -s "$img" ] && return 0
+	why="cryo checkpoint $* $p: exit $rc: $(head -n 1 "$dir/err")"
+	return 1
+}
+
+sum_of() { if [ -e "$1" ]; then cksum <"$1"; else echo missing; fi; }
+
+# rst_fails WHAT IMAGE PID RC OPTS REGEX...: `cryo restart OPTS IMAGE` exits RC
+# with one matching error line, starts nothing and leaves IMAGE as it was
+rst_fails() {
+	local what=$1 image=$2 p=$3 want=$4 opts sum
+	read -r -a opts <<<"$5"
+	shift 5
+	sum=$(sum_of "$image")
+	list_procs
+	procs_before=$procs
+	run_cryo "$TIMEOUT" restart "${opts[@]}" "$image"
+	check "$what: exit $want" exit_is "$want"
+	check "$what: one error line naming it" one_error "$@"
+	check "$what: nothing started" same_procs
+	if [ -n "$p" ] && ! [[ " $procs_before " == *" $p:"* ]]; then
+		check "$what: no process $p" gone "$p"
+	fi
+	check "$what: image untouched" test "$(sum_of "$image")" = "$sum"
+}
+
+# sleeper: `sleep 1000` in its own session, asleep; pid in $pid
+sleeper() {
+	spawn sleep 1000
+	until_ok "$TIMEOUT" "sleep 1000 asleep" asleep "$pid"
+}
+
+# --- python3 tracees ------------------------------------------------------------------
+
+# A counting loop: 1, 2, 3... one line every 50 ms. Steady: no allocation
+# that would change the maps while we compare them.
+COUNT='
+n = 0
+while True:
+    n += 1
+    print(n, flush=True)
+    time.sleep(0.05)'
+
+# counter SETUP [ARGS...]: python3 running SETUP then the counting loop,
+# counting already; pid in $pid. Fails (with $why) if SETUP failed.
+counter() {
+	local setup=$1 deadline=$(($(now_us) + TIMEOUT * 1000000))
+	shift
+	spawn "$PYTHON" -c "import sys, time
+$setup
+$COUNT" "$@"
+	until at_least "$log" 3; do
+		if ! alive "$pid"; then
+			why="python3 failed: $(tail -n 1 "$log.err")"
+			return 1
+		fi
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			why="python3 not counting within ${TIMEOUT}s"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+need_python() {
+	[ -n "$PYTHON" ] && return 0
+	skip "$1" "no python3"
+	return 1
+}
+
+# fd_of PID PATTERN: the lowest fd of PID whose link matches the glob PATTERN, in $fd
+fd_of() {
+	local f l
+	for f in $(find "/proc/$1/fd" -mindepth 1 -printf '%f\n' | sort -n); do
+		l=$(readlink "/proc/$1/fd/$f") || continue
+		# shellcheck disable=SC2053 # PATTERN is a glob on purpose
+		[[ $l == $2 ]] && fd=$f && return 0
+	done
+	return 1
+}
+
+# --- 1. checkpoint refusals -------------------------------------------------------------
+
+# refuse_counter NAME SETUP FDPATTERN REGEX...: a counter with SETUP is refused;
+# FDPATTERN (a glob on the fd's link, or "") makes the message name that fd
+refuse_counter() {
+	local name=$1 setup=$2 pat=$3 p
+	shift 3
+	new_case "refuse-${name// /-}"
+	set -- "${@//@FILE@/$dir/file}"
+	need_python "checkpoint refuses $name" || return
+	if ! counter "$setup" "$dir/file"; then
+		not_ok "checkpoint refuses $name: setup"
+		return
+	fi
+	p=$pid
+	if [ -n "$pat" ]; then
+		if ! fd_of "$p" "$pat"; then
+			why="no fd of pid $p matches $pat"
+			not_ok "checkpoint refuses $name: setup"
+			return
+		fi
+		set -- "pid $p fd $fd:" "$@"
+	else
+		set -- "pid $p:" "$@"
+	fi
+	ckpt_fails "checkpoint refuses $name" "$p" 1 "" "$@"
+	check "checkpoint refuses $name: pid $p keeps counting" counting "$log"
+}
+
+refuse_counter "a child" \
+	'import subprocess; subprocess.Popen(["sleep", "1000"])' "" \
+	'child'
+refuse_counter "threads" \
+	'import threading; threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()' "" \
+	'threads'
+refuse_counter "a unix socket" \
+	'import socket; pair = socket.socketpair()' 'socket:*' \
+	'socket'
+refuse_counter "a POSIX lock" \
+	'import fcntl; f = open(sys.argv[1], "w"); fcntl.lockf(f, fcntl.LOCK_EX)' "*/file" \
+	'lock' @FILE@
+refuse_counter "a deleted file" \
+	'import os; f = open(sys.argv[1], "w"); os.unlink(sys.argv[1])' '* (deleted)' \
+	'deleted'
+
+# seccomp: a filter that allows everything (SECCOMP_RET_ALLOW), set with ctypes
+SECCOMP='import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+insn = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0x7fff0000))
+prog = Prog(1, ctypes.addressof(insn))
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(prog), 0, 0):
+    sys.exit("prctl: errno %d" % ctypes.get_errno())'
+refuse_counter "seccomp" "$SECCOMP" "" 'seccomp'
+
+# a counting loop writing into a pipe: python3 | cat >>log; we checkpoint python3
+new_case refuse-pipe
+if need_python "checkpoint refuses a pipe"; then
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	spawn bash -c '"$0" -c "$1" | cat' "$PYTHON" "import sys, time$COUNT"
+	if until_ok "$TIMEOUT" "python3 counting into cat" at_least "$log" 3 &&
+		child_of "$pid" "$PYCOMM"; then
+		p=$pid
+		ckpt_fails "checkpoint refuses a pipe" "$p" 1 "" "pid $p fd 1:" 'pipe'
+		check "checkpoint refuses a pipe: pid $p keeps counting through it" counting "$log"
+	else
+		not_ok "checkpoint refuses a pipe: setup"
+	fi
+fi
+
+# The same kinds without python3, all with --kill: a failed checkpoint must
+# not kill what it was asked to kill after success.
+new_case refuse-shell-child
+spawn bash -c 'sleep 1000 & wait'
+p=$pid
+if until_ok "$TIMEOUT" "bash has its child" child_of "$p" sleep; then
+	c=$pid
+	ckpt_fails "checkpoint --kill refuses bash with a child" "$p" 1 --kill \
+		"pid $p:" 'child' "pid $c\\b"
+	check "checkpoint --kill refuses bash with a child: child $c asleep" asleep "$c"
+else
+	not_ok "checkpoint --kill refuses bash with a child: setup"
+fi
+
+new_case refuse-shell-pipe
+spawn bash -c 'sleep 1000 | cat'
+if until_ok "$TIMEOUT" "sleep 1000 | cat" child_of "$pid" sleep; then
+	p=$pid
+	ckpt_fails "checkpoint --kill refuses sleep | cat" "$p" 1 --kill "pid $p fd 1:" 'pipe'
+	check "checkpoint --kill refuses sleep | cat: still asleep" asleep "$p"
+else
+	not_ok "checkpoint --kill refuses sleep | cat: setup"
+fi
+
+# flock(1) keeps the lock's fd in its child too: the sleep holds the lock
+new_case refuse-flock
+: >"$dir/lock"
+spawn flock "$dir/lock" sleep 1000
+if until_ok "$TIMEOUT" "flock's sleep" child_of "$pid" sleep &&
+	fd_of "$pid" "$dir/lock"; then
+	p=$pid
+	ckpt_fails "checkpoint --kill refuses a flock" "$p" 1 --kill "pid $p fd $fd:" 'lock' "$dir/lock"
+	check "checkpoint --kill refuses a flock: the lock is still held" \
+		grep -q '^lock:.*FLOCK' "/proc/$p/fdinfo/$fd"
+else
+	not_ok "checkpoint --kill refuses a flock: setup"
+fi
+
+new_case refuse-shell-deleted
+echo data >"$dir/gone"
+# shellcheck disable=SC2016 # expanded by the inner bash
+spawn bash -c 'exec 3<"$1"; rm -f "$1"; exec sleep 1000' bash "$dir/gone"
+p=$pid
+if until_ok "$TIMEOUT" "sleep with a deleted file" asleep "$p" &&
+	until_ok "$TIMEOUT" "the file is deleted" test ! -e "$dir/gone"; then
+	ckpt_fails "checkpoint --kill refuses a deleted file" "$p" 1 --kill "pid $p fd 3:" 'deleted'
+	check "checkpoint --kill refuses a deleted file: still asleep" asleep "$p"
+else
+	not_ok "checkpoint --kill refuses a deleted file: setup"
+fi
+
+# A zombie cannot be checkpointed; the message must say why, not blame privileges.
+new_case refuse-zombie
+if need_python "checkpoint refuses a zombie"; then
+	spawn "$PYTHON" -c 'import os, time
+if os.fork() == 0:
+    os._exit(0)
+print("ready", flush=True)
+time.sleep(1000)'
+	parent=$pid
+	if until_ok "$TIMEOUT" "zombie child" child_of "$parent" "$PYCOMM" &&
+		until_ok "$TIMEOUT" "zombie" test "$(stat_field "$pid" 3)" = Z; then
+		z=$pid
+		save_state "$parent" # list_procs leaves zombies out: checked on their own
+		run_cryo "$CKPT_TIMEOUT" checkpoint -o "$imgdir/img" "$z"
+		check "checkpoint refuses a zombie: exit 1" exit_is 1
+		check "checkpoint refuses a zombie: one error line saying so" one_error "pid $z\\b" \
+			'zombie|defunct|exited|dead'
+		check "checkpoint refuses a zombie: no image" no_files "$imgdir"
+		check "checkpoint refuses a zombie: still a zombie" test "$(stat_field "$z" 3)" = Z
+		check "checkpoint refuses a zombie: its parent $parent untouched" intact "$parent"
+	else
+		not_ok "checkpoint refuses a zombie: setup"
+	fi
+fi
+
+# --- 2. no such pid, bad output paths ----------------------------------------------------
+
+new_case bad-pid
+# a free pid, in the range of valid pids
+p=$(($(cat /proc/sys/kernel/pid_max) - 1))
+while [ -e "/proc/$p" ]; do p=$((p - 1)); done
+list_procs
+procs_before=$procs
+run_cryo "$CKPT_TIMEOUT" checkpoint "$p" # default image name, in $imgdir
+check "checkpoint of missing pid $p: exit 1" exit_is 1
+check "checkpoint of missing pid $p: one error line" one_error "pid $p\\b" 'no such process'
+check "checkpoint of missing pid $p: no image" no_files "$imgdir"
+run_cryo "$CKPT_TIMEOUT" checkpoint 0
+check "checkpoint of pid 0: usage error, exit 2" exit_is 2
+check "checkpoint of pid 0: names it" grep -q "^cryo: .*'0'" "$dir/err"
+
+new_case bad-output
+if [ -n "$PYTHON" ]; then counter ""; else sleeper; fi
+p=$pid
+out=/nonexistent/dir/img
+ckpt_fails "checkpoint --kill -o /nonexistent/dir/img" "$p" 1 --kill "/nonexistent/dir/img" \
+	'No such file or directory'
+# An existing directory as IMAGE: the whole image is written to a temporary
+# file before the final rename fails; that temporary file must go.
+mkdir "$imgdir/target"
+save_state "$p"
+run_cryo "$CKPT_TIMEOUT" checkpoint --kill -o "$imgdir/target" "$p"
+check "checkpoint --kill -o DIRECTORY: exit 1" exit_is 1
+check "checkpoint --kill -o DIRECTORY: one error line naming it" one_error "$imgdir/target"
+check "checkpoint --kill -o DIRECTORY: no temporary file" test "$(find "$imgdir" -mindepth 1)" = "$imgdir/target"
+check "checkpoint --kill -o DIRECTORY: pid $p runs on untraced, maps unchanged" intact "$p"
+check "checkpoint --kill -o DIRECTORY: every process still there" same_procs
+[ -n "$PYTHON" ] && check "checkpoint --kill -o DIRECTORY: pid $p keeps counting" counting "$log"
+
+# --- 3. a full filesystem, a full or closed stdout ------------------------------------
+
+BIG='big = b"Z" * (16 << 20)' # 16 MiB, every page touched (not zeros)
+
+new_case full
+full=$dir/full
+mkdir -p "$full"
+if ! need_python "checkpoint to a full filesystem"; then
+	:
+elif ! mount -t tmpfs -o size=2m tmpfs "$full" 2>"$dir/mount.err"; then
+	skip "checkpoint to a full filesystem" "cannot mount a tmpfs: $(head -n 1 "$dir/mount.err")"
+else
+	mounts+=("$full")
+	if counter "$BIG"; then
+		p=$pid
+		for opt in plain --kill; do
+			kopt=()
+			[ "$opt" = --kill ] && kopt=(--kill)
+			what="checkpoint${kopt[*]:+ --kill} to a full filesystem"
+			save_state "$p"
+			imgdir=$full
+			run_cryo "$CKPT_TIMEOUT" checkpoint "${kopt[@]}" -o "$full/img" "$p"
+			check "$what: exit 1" exit_is 1
+			check "$what: one error line" one_error "$full/img" 'writ' 'No space left on device'
+			check "$what: nothing left in the filesystem" no_files "$full"
+			check "$what: pid $p runs on untraced, maps unchanged" intact "$p"
+			check "$what: every process still there" same_procs
+			check "$what: pid $p keeps counting" counting "$log"
+		done
+	else
+		not_ok "checkpoint to a full filesystem: setup"
+	fi
+fi
+
+# -o - on /dev/full, and into a pipe whose reader leaves after 1000 bytes.
+# `env --default-signal=PIPE`: SIGPIPE as a program normally gets it, even if
+# whoever started us ignores it.
+new_case stdout
+if need_python "checkpoint -o - to a full or closed stdout" && counter "$BIG"; then
+	p=$pid
+	save_state "$p"
+	(cd "$imgdir" && exec "$CRYO" checkpoint --kill -o - "$p") >/dev/full 2>"$dir/err" </dev/null &
+	cpid=$!
+	cryo_wait "$CKPT_TIMEOUT"
+	what="checkpoint --kill -o - >/dev/full"
+	check "$what: exit 1" exit_is 1
+	check "$what: one error line" one_error 'No space left on device'
+	check "$what: pid $p runs on untraced, maps unchanged" intact "$p"
+	check "$what: every process still there" same_procs
+	check "$what: pid $p keeps counting" counting "$log"
+
+	what="checkpoint --kill -o - | head -c 1000"
+	defsig=()
+	env --default-signal=PIPE true 2>/dev/null && defsig=(env --default-signal=PIPE)
+	save_state "$p"
+	rm -f "$dir/rc"
+	{
+		(cd "$imgdir" && exec "${defsig[@]}" "$CRYO" checkpoint --kill -o - "$p") 2>"$dir/err"
+		echo $? >"$dir/rc"
+	} </dev/null | head -c 1000 >/dev/null &
+	if until_ok "$CKPT_TIMEOUT" "cryo checkpoint | head -c 1000 ends" test -s "$dir/rc"; then
+		rc=$(cat "$dir/rc")
+		check "$what: exit 1 (not killed by SIGPIPE)" exit_is 1
+		check "$what: one error line" one_error 'Broken pipe'
+		check "$what: pid $p runs on untraced, maps unchanged" intact "$p"
+		check "$what: every process still there" same_procs
+		check "$what: pid $p keeps counting" counting "$log"
+	else
+		not_ok "$what: ends"
+	fi
+fi
+
+# --- 4. restart refusals ------------------------------------------------------------
+
+# (a) the pid is held by a live process: the original, still running
+new_case pid-in-use
+img=$dir/sleep.img
+sleeper
+p=$pid
+start=$(stat_field "$p" 22)
+if checkpoint_ok "$p"; then
+	ok "restart refusals: a sleep image to work with"
+	rst_fails "restart while pid $p is in use" "$img" "$p" 1 "" "pid $p\\b" 'in use'
+	check "restart while pid $p is in use: the original is unharmed" \
+		test "$(stat_field "$p" 22):$(asleep "$p" && echo asleep)" = "$start:asleep"
+	kill -TERM "$p"
+	wait_exit "$p" "$TIMEOUT"
+	check "restart while pid $p is in use: the original still dies of SIGTERM" \
+		test "$status" = 143
+
+	# (d) (e) corrupt and truncated images: the pid is free now, so only the
+	# image can be the reason. A byte flipped in the middle (page data), in
+	# the header, near the end (trailer).
+	size=$(stat -c %s "$img")
+	for off in $((size / 2)) 100 $((size - 4)); do
+		cp "$img" "$dir/bad.img"
+		b=$(od -An -tu1 -j "$off" -N1 "$dir/bad.img" | tr -d ' ')
+		printf '%b' "\\0$(printf %03o $((b ^ 0xff)))" |
+			dd of="$dir/bad.img" bs=1 seek="$off" conv=notrunc status=none
+		rst_fails "restart of an image with byte $off of $size flipped" "$dir/bad.img" "$p" 1 "" \
+			"$dir/bad.img" 'invalid image'
+	done
+	for len in $((size / 2)) $((size - 1)) 1000 0; do
+		head -c "$len" "$img" >"$dir/short.img"
+		rst_fails "restart of an image truncated to $len bytes" "$dir/short.img" "$p" 1 "" \
+			"$dir/short.img" 'invalid image'
+	done
+	rst_fails "restart of a missing image" "$dir/missing.img" "$p" 1 "" \
+		"$dir/missing.img" 'No such file'
+
+	# (f) the image read from a pipe
+	list_procs
+	procs_before=$procs
+	# shellcheck disable=SC2002 # a pipe, not a file, on purpose
+	cat "$img" | (cd "$imgdir" && exec "$CRYO" restart --detach -) >"$dir/out" 2>"$dir/err" &
+	cpid=$!
+	cryo_wait "$TIMEOUT"
+	check "cat IMAGE | cryo restart --detach -: exit 0" exit_is 0
+	check "cat IMAGE | cryo restart --detach -: pid $p is back asleep" \
+		until_ok "$TIMEOUT" "pid $p asleep" restored "$p" sleep
+	kill -KILL "$p" 2>/dev/null
+	check "cat IMAGE | cryo restart --detach -: the restored sleep could be killed" \
+		until_ok "$TIMEOUT" "pid $p gone" gone "$p"
+
+	list_procs
+	procs_before=$procs
+	head -c 1000 "$img" | (cd "$imgdir" && exec "$CRYO" restart -) >"$dir/out" 2>"$dir/err" &
+	cpid=$!
+	cryo_wait "$TIMEOUT"
+	what="head -c 1000 IMAGE | cryo restart -"
+	check "$what: exit 1" exit_is 1
+	check "$what: one error line" one_error 'invalid image'
+	check "$what: nothing started" same_procs
+	check "$what: no process $p" gone "$p"
+else
+	not_ok "restart refusals: a sleep image to work with"
+fi
+
+# (b) (c) a file the process had open read-only changed or went away
+new_case changed-file
+img=$dir/img
+file=$dir/data
+printf 'line 1\nline 2\n' >"$file"
+# shellcheck disable=SC2016 # expanded by the inner bash
+spawn bash -c 'exec 3<"$1"; exec sleep 1000' bash "$file"
+p=$pid
+if until_ok "$TIMEOUT" "sleep with fd 3" asleep "$p" && checkpoint_ok "$p" --kill &&
+	wait_exit "$p" "$TIMEOUT"; then
+	ok "changed file: a checkpoint of a sleep with $file open read-only"
+	touch -r "$file" "$dir/mtime" # its mtime, to put back exactly
+	echo "line 3" >>"$file"
+	for opt in "" --detach; do
+		rst_fails "restart${opt:+ $opt} after $file grew" "$img" "$p" 1 "$opt" \
+			"$file" 'changed'
+	done
+	# back as it was, content and mtime: now it restarts
+	truncate -s 14 "$file"
+	touch -r "$dir/mtime" "$file"
+	run_cryo "$TIMEOUT" restart --detach "$img"
+	check "restart once $file is back as it was: exit 0" exit_is 0
+	check "restart once $file is back as it was: pid $p back" \
+		until_ok "$TIMEOUT" "pid $p asleep" restored "$p" sleep
+	check "restart once $file is back as it was: fd 3 is $file" \
+		test "$(readlink "/proc/$p/fd/3")" = "$file"
+	kill -KILL "$p" 2>/dev/null
+	until_ok "$TIMEOUT" "pid $p gone" gone "$p"
+
+	# same size, other mtime
+	touch -d '2021-01-01' "$file"
+	rst_fails "restart after $file got another mtime" "$img" "$p" 1 "" "$file" 'changed'
+	rm -f "$file"
+	rst_fails "restart after $file was deleted" "$img" "$p" 1 "" "$file" \
+		'No such file or directory'
+else
+	not_ok "changed file: a checkpoint of a sleep with $file open read-only${why:+: $why}"
+fi
+
+# --- 5. --pidfile, --detach, foreground exit status -----------------------------------
+
+new_case pidfile
+img=$dir/img
+sleeper
+p=$pid
+if checkpoint_ok "$p" --kill && wait_exit "$p" "$TIMEOUT"; then
+	echo junk >"$dir/pid" # an existing pidfile is replaced
+	run_cryo "$TIMEOUT" restart --detach --pidfile "$dir/pid" "$img"
+	what="restart --detach --pidfile"
+	check "$what: exit 0" exit_is 0
+	# right away, no retry: --detach returns once the tree runs
+	check "$what: pid $p runs when it returns" restored "$p" sleep
+	check "$what: the pidfile holds '$p\\n'" cmp -s "$dir/pid" <(printf '%s\n' "$p")
+	check "$what: no temporary pidfile left" \
+		test "$(find "$dir" -mindepth 1 -maxdepth 1 -name 'pid?*' | wc -l)" = 0
+	check "$what: its parent is us (pid 1 of the namespace), not cryo ($cpid)" \
+		test "$(stat_field "$p" 4)" = 1
+	kill -KILL "$p" 2>/dev/null
+	until_ok "$TIMEOUT" "pid $p gone" gone "$p"
+
+	# a pidfile that cannot be written: the restored task must not survive
+	rst_fails "restart --detach --pidfile /nonexistent/dir/pid" "$img" "$p" 1 \
+		"--detach --pidfile /nonexistent/dir/pid" "/nonexistent/dir/pid"
+	rst_fails "restart --pidfile /nonexistent/dir/pid" "$img" "$p" 1 \
+		"--pidfile /nonexistent/dir/pid" "/nonexistent/dir/pid"
+
+	# foreground: cryo restart exits as the restored root does: SIGTERM, 143
+	cryo_start restart "$img"
+	what="restart in the foreground"
+	if until_ok "$TIMEOUT" "pid $p back" restored "$p" sleep; then
+		ok "$what: pid $p back"
+		check "$what: cryo ($cpid) is its parent" test "$(stat_field "$p" 4)" = "$cpid"
+		kill -TERM "$p"
+		cryo_wait "$TIMEOUT"
+		check "$what: SIGTERM to pid $p, cryo exits 143" exit_is 143
+	else
+		not_ok "$what: pid $p back"
+	fi
+else
+	not_ok "pidfile: a checkpoint of sleep 1000${why:+: $why}"
+fi
+
+# foreground: a program that ends by itself, exit 0
+new_case sleep2
+img=$dir/img
+spawn sleep 2
+p=$pid
+if until_ok "$TIMEOUT" "sleep 2 asleep" asleep "$p" && checkpoint_ok "$p" --kill &&
+	wait_exit "$p" "$TIMEOUT"; then
+	run_cryo "$TIMEOUT" restart "$img"
+	check "restart of sleep 2 in the foreground: exit 0 once it is done" exit_is 0
+else
+	not_ok "restart of sleep 2 in the foreground${why:+: $why}"
+fi
+
+# foreground: the restored root's own exit code
+new_case exit7
+img=$dir/img
+if need_python "restart in the foreground passes exit code 7 on"; then
+	spawn "$PYTHON" -c 'import sys, time
+print("ready", flush=True)
+time.sleep(1)
+sys.exit(7)'
+	p=$pid
+	if until_ok "$TIMEOUT" "python ready" at_least "$log" 1 && checkpoint_ok "$p" --kill &&
+		wait_exit "$p" "$TIMEOUT"; then
+		run_cryo "$TIMEOUT" restart "$img"
+		check "restart in the foreground passes exit code 7 on" exit_is 7
+	else
+		not_ok "restart in the foreground passes exit code 7 on${why:+: $why}"
+	fi
+fi
+
+# --- the end ---------------------------------------------------------------------------
+
+# the last cases end by themselves: nothing may be left of them
+list_procs
+dir=$tmp
+: >"$dir/err"
+check "no process left behind" test -z "$procs"
+echo "1..$n"
