@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* cryo: checkpoint and restart Linux process trees, terminals included. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@ int main(int argc, char **argv)
 	};
 	const struct cli_command *cmd;
 	int opt, ret;
+
+	/* a reader that goes away (cryo checkpoint -o - | head) is an error to report, not death */
+	signal(SIGPIPE, SIG_IGN);
 
 	while ((opt = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
 		switch (opt) {

@@ -29,20 +29,47 @@ int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, l
 	return tracee_syscall(&t->tracee, nr, args, ret);
 }
 
+/* A page in the task where injected syscalls leave their results. */
+static int task_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_addr)
+{
+	long addr;
+	int ret;
+
+	if (!t->scratch) {
+		ret = ckpt_task_syscall(t, SYS_mmap, 0, ctx->page_size, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, &addr);
+		if (ret)
+			return ret;
+		if (addr < 0 && addr > -4096)
+			return (int)addr;
+		t->scratch = (uint64_t)addr;
+	}
+	*ret_addr = t->scratch;
+	return 0;
+}
+
+int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
+		    int arg_index, void *out, size_t len)
+{
+	long a[4] = { args[0], args[1], args[2], args[3] }, r;
+	uint64_t page;
+	int ret = task_scratch(ctx, t, &page);
+
+	if (ret)
+		return ret;
+	a[arg_index] = (long)page;
+	ret = ckpt_task_syscall(t, nr, a[0], a[1], a[2], a[3], &r);
+	if (ret)
+		return ret;
+	if (r < 0)
+		return (int)r;
+	return ckpt_mem_read(t->pid, page, out, len);
+}
+
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)addr, len };
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (n == (ssize_t)len)
-		return 0;
-	return n < 0 ? -errno : -EIO;
-}
-
-int ckpt_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
-{
-	struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
-	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
 
 	if (n == (ssize_t)len)
 		return 0;
@@ -56,6 +83,13 @@ static int find_tree(struct ckpt_ctx *ctx)
 	size_t nr_children = 0, nr_threads = 0;
 	int ret;
 
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, 0, &st) == 0 && (st.state == 'Z' || st.state == 'X')) {
+		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint",
+			  pid);
+		return -ESRCH;
+	}
 	ret = proc_list_threads(pid, &threads, &nr_threads);
 	if (!ret)
 		ret = proc_list_children(pid, &children, &nr_children);

@@ -40,9 +40,17 @@ struct ckpt_ctx {
 /* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret);
 
-/* Reads or writes LEN bytes of task memory at ADDR. 0 or -errno. */
+/*
+ * Runs syscall NR in task T with ARGS, argument ARG_INDEX replaced by the
+ * address of a scratch page mapped in the task (once, removed when the
+ * checkpoint ends), and copies LEN bytes of what the syscall wrote there
+ * into OUT. 0, the syscall's -errno, or -errno of the injection.
+ */
+int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
+		    int arg_index, void *out, size_t len);
+
+/* Reads LEN bytes of task memory at ADDR. 0 or -errno. */
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
-int ckpt_mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
 /* Object kinds: checkpoint side (src/objects/). Each logs its own errors. */
 int files_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);

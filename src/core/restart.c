@@ -9,7 +9,7 @@
  *    limits, signal handlers and pending signals, session), then builds the
  *    restorer's block in a hole of the saved address space and jumps into
  *    the blob, which rebuilds the memory and stops itself.
- * 3. The parent, tracing the child from its first instruction, unmaps the
+ * 3. The parent, tracing the child before it starts any restore work, unmaps the
  *    block through the blob, sets the saved registers, XSAVE state and
  *    signal mask, and lets it run. Until then the child dies with the
  *    parent (PTRACE_O_EXITKILL), so a failed restart leaves nothing behind.
@@ -19,6 +19,7 @@
  */
 #include "core/restart.h"
 
+#include <asm/termbits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -197,12 +198,12 @@ static void unregister_rseq(void)
 static __attribute__((noreturn)) void child_main(struct rst_ctx *ctx, struct rst_task *t)
 {
 	struct rst_block b = { 0 };
-	sigset_t all;
+	uint64_t all = ~0ull;
 	char go;
 	int ret;
 
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* raw: glibc's sigprocmask leaves its own signals 32 and 33 unblocked */
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all));
 	close(ctx->parent_fds[0]);
 	close(ctx->parent_fds[1]);
 	/*
@@ -250,9 +251,11 @@ static int collect_tasks(struct rst_ctx *ctx)
 		if (img->recs[i].type == REC_TASK)
 			ctx->nr_tasks++;
 	if (ctx->nr_tasks != 1) {
-		log_error("%s: holds %zu tasks; restarting process trees is not supported yet",
+		log_error(ctx->nr_tasks ? "%s: holds %zu tasks; restarting process trees is not "
+					  "supported yet"
+					: "%s: holds no task: nothing to restart",
 			  ctx->opts->image, ctx->nr_tasks);
-		return -ENOTSUP;
+		return ctx->nr_tasks ? -ENOTSUP : -EINVAL;
 	}
 	t = ctx->tasks = calloc(ctx->nr_tasks, sizeof(*ctx->tasks));
 	if (!t)
@@ -312,6 +315,12 @@ static int check_machine(struct rst_ctx *ctx)
 	if (h->page_size != (uint32_t)ctx->page_size) {
 		log_error("%s: taken with %u-byte pages, this machine has %ld", img, h->page_size,
 			  ctx->page_size);
+		return -EINVAL;
+	}
+	if (h->nccs != NCCS || h->termios2_size != sizeof(struct termios2) || h->nsig != 64) {
+		log_error("%s: taken on a kernel with other terminal or signal constants (NCCS %u, "
+			  "termios2 %u bytes, %u signals); restart on a kernel of the same kind",
+			  img, h->nccs, h->termios2_size, h->nsig);
 		return -EINVAL;
 	}
 	if (h->xstate_size != arch_xstate_size() || h->xfeatures != arch_xfeatures()) {
@@ -500,11 +509,13 @@ static pid_t spawn_detached(struct rst_ctx *ctx, struct rst_task *t)
 		pid = clone_with_pid(t->pid);
 		if (pid == 0)
 			child_main(ctx, t);
-		_exit(pid < 0 ? 1 : 0);
+		_exit(pid < 0 ? errno & 0xff : 0); /* the errno, as the exit status */
 	}
-	if (waitpid(launcher, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		return -EEXIST;
-	return t->pid;
+	if (waitpid(launcher, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status))
+		return -ECHILD;
+	return WEXITSTATUS(status) ? -WEXITSTATUS(status) : t->pid;
 }
 
 static int spawn(struct rst_ctx *ctx, struct rst_task *t, pid_t *ret_pid)

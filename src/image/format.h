@@ -189,7 +189,7 @@ struct rec_task_core {
 	uint32_t sched_policy;	 /* SCHED_OTHER, ... (SCHED_RESET_ON_FORK kept) */
 	uint32_t sched_priority; /* 0, or 1 .. 99 for the real-time policies */
 	uint32_t thp_disable;	 /* prctl(PR_SET_THP_DISABLE): 0 or 1 */
-	uint32_t stopped; /* 1: stopped by job control (SIGSTOP, SIGTSTP, ...) */
+	uint32_t stopped;	 /* 1: stopped by job control (SIGSTOP, SIGTSTP, ...) */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct rec_task_core) == 192, "rec_task_core layout");

@@ -258,8 +258,9 @@ static int check_task_core(struct parser *p, const void *payload)
 		return fail(p, "umask, parent-death signal, dumpable or no_new_privs out of range");
 	if (c->altstack_flags & ~CRYO_ALTSTACK_FLAGS)
 		return fail(p, "unknown sigaltstack flags %#x", c->altstack_flags);
-	if (c->child_subreaper > 1 || c->thp_disable > 1 || c->stopped > 1 || c->pad || c->nice < -20 || c->nice > 19 ||
-	    (c->sched_policy & ~0x40000000u) > 7 || c->sched_priority > 99)
+	if (c->child_subreaper > 1 || c->thp_disable > 1 || c->stopped > 1 || c->pad ||
+	    c->nice < -20 || c->nice > 19 || (c->sched_policy & ~0x40000000u) > 7 ||
+	    c->sched_priority > 99)
 		return fail(p, "subreaper, THP, nice or scheduling policy out of range");
 	if (c->rseq && (c->rseq_len < 32 || c->rseq & 31))
 		return fail(p, "rseq area %#llx of %u bytes is not a valid registration",
@@ -366,8 +367,10 @@ static int check_posix_timer(struct parser *p, const void *payload)
 		return fail(p, "task objref %u is not alive: it has no timers", t->task_objref);
 	if (t->id < 0 || (s->nr_timers && t->id <= s->last_timer))
 		return fail(p, "timer id %d: negative or not above the previous one", t->id);
-	if (t->clock < 0 || t->clock > 11 || t->pad || t->overrun < 0)
+	if (t->clock < 0 || t->clock > 11)
 		return fail(p, "timer %d: unknown clock %d", t->id, t->clock);
+	if (t->pad || t->overrun < 0)
+		return fail(p, "timer %d: negative overrun or non-zero padding", t->id);
 	if (t->notify != TIMER_NOTIFY_SIGNAL && t->notify != TIMER_NOTIFY_NONE &&
 	    t->notify != TIMER_NOTIFY_THREAD_ID)
 		return fail(p, "timer %d: unknown notification %d", t->id, t->notify);

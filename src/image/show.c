@@ -180,7 +180,7 @@ static void show_pages(struct emitter *e, const struct image_record *r)
 	emit_u64(e, "mm", pg->mm_objref);
 	emit_u64(e, "nr_pages", pg->nr_pages);
 	emit_hex(e, "crc32c", pg->crc32c);
-	emit_u64(e, "data_offset", r->data_offset);
+	emit_u64(e, "data_at", r->data_offset); /* where the page data is in the image */
 	emit_key(e, "runs");
 	fputs(e->json ? "[" : "", e->out);
 	for (uint32_t i = 0; i < pg->nr_runs; i++) {
@@ -211,6 +211,7 @@ static void show_file(struct emitter *e, const struct image_record *r)
 	emit_u64(e, "pos", f->pos);
 	emit_u64(e, "size", f->size);
 	emit_hex(e, "rdev", f->rdev);
+	emit_u64(e, "mtime_ns", f->mtime_ns);
 	emit_str(e, "path", (const char *)(f + 1), f->path_len);
 }
 

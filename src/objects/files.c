@@ -167,7 +167,7 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 			  describe_mode(st.st_mode));
 		return -ENOTSUP;
 	}
-	if (st.st_nlink == 0 && !S_ISDIR(st.st_mode)) {
+	if ((st.st_nlink == 0 && !S_ISDIR(st.st_mode)) || strstr(path, " (deleted)")) {
 		log_error("pid %d fd %d: %s was deleted; deleted files are not supported yet",
 			  t->pid, fd, path);
 		return -ENOTSUP;

@@ -37,7 +37,8 @@ struct page_batch {
 	struct rec_pages_run runs[PAGES_PER_RECORD];
 	unsigned char *data;
 	size_t cap_pages;
-	int mem_fd; /* /proc/PID/mem, for unreadable mappings */
+	int mem_fd;   /* /proc/PID/mem, for unreadable mappings */
+	int shmem_fd; /* the shared memory object of the vma being saved, or -1 */
 };
 
 static bool is_vdso_name(const char *path)
@@ -79,12 +80,10 @@ static bool has_private_data(const struct proc_vma *v, uint32_t kind)
 	return !(kind == VMA_FILE && v->shared);
 }
 
-static bool page_worth_saving(uint64_t pm, const struct proc_vma *v)
+/* Private mappings: a page the task wrote (an anonymous page), in memory or swap. */
+static bool page_worth_saving(uint64_t pm)
 {
-	if (!(pm & (PM_PRESENT | PM_SWAP)))
-		return false;
-	/* shared anonymous pages are shmem pages: PM_FILE is set on all of them */
-	return v->shared || !(pm & PM_FILE);
+	return (pm & (PM_PRESENT | PM_SWAP)) && !(pm & PM_FILE);
 }
 
 static int batch_flush(struct ckpt_ctx *ctx, struct page_batch *b)
@@ -105,6 +104,10 @@ static int read_pages(pid_t pid, struct page_batch *b, const struct proc_vma *v,
 	struct iovec local = { dst, len }, remote = { (void *)addr, len };
 	ssize_t n;
 
+	if (b->shmem_fd >= 0) {
+		n = pread(b->shmem_fd, dst, len, (off_t)(addr - v->start + v->pgoff));
+		return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+	}
 	if (v->prot & PROT_READ) {
 		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 		if (n == (ssize_t)len)
@@ -165,11 +168,11 @@ static int dump_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page
 		while (i < n) {
 			uint64_t j;
 
-			if (!page_worth_saving(pm[i], v)) {
+			if (!page_worth_saving(pm[i])) {
 				i++;
 				continue;
 			}
-			for (j = i; j < n && page_worth_saving(pm[j], v); j++)
+			for (j = i; j < n && page_worth_saving(pm[j]); j++)
 				;
 			ret = batch_add(ctx, t, b, v, at + i * ps, j - i);
 			if (ret)
@@ -181,10 +184,50 @@ static int dump_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page
 	return 0;
 }
 
+/*
+ * Shared anonymous memory: its pages live in a shmem object, whether or
+ * not this task's page tables map them, so pagemap would miss some. Read
+ * the object itself (through map_files) where SEEK_DATA finds data.
+ */
+static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
+			    const struct proc_vma *v)
+{
+	uint64_t ps = (uint64_t)ctx->page_size, end = v->pgoff + (v->end - v->start);
+	char path[64];
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", t->pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	b->shmem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (b->shmem_fd < 0) {
+		ret = -errno;
+		log_error("pid %d: cannot open its shared memory at %#llx: %s", t->pid,
+			  (unsigned long long)v->start, strerror(-ret));
+		return ret;
+	}
+	for (uint64_t pos = v->pgoff; pos < end && !ret;) {
+		off_t data = lseek(b->shmem_fd, (off_t)pos, SEEK_DATA), hole;
+
+		if (data < 0 || (uint64_t)data >= end)
+			break; /* ENXIO: no data past pos */
+		hole = lseek(b->shmem_fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > end)
+			hole = (off_t)end;
+		data = (off_t)((uint64_t)data & ~(ps - 1));
+		hole = (off_t)ALIGN_UP((uint64_t)hole, ps);
+		ret = batch_add(ctx, t, b, v, v->start + ((uint64_t)data - v->pgoff),
+				((uint64_t)hole - (uint64_t)data) / ps);
+		pos = (uint64_t)hole;
+	}
+	close(b->shmem_fd);
+	b->shmem_fd = -1;
+	return ret;
+}
+
 static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
 		      const uint32_t *kinds)
 {
-	struct page_batch b = { .hdr.mm_objref = t->mm_objref, .mem_fd = -1 };
+	struct page_batch b = { .hdr.mm_objref = t->mm_objref, .mem_fd = -1, .shmem_fd = -1 };
 	char path[64];
 	int pagemap_fd, ret = 0;
 
@@ -201,9 +244,12 @@ static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 		log_error("pid %d: cannot open its memory: %s", t->pid, strerror(-ret));
 		goto out;
 	}
-	for (size_t i = 0; i < l->nr && !ret; i++)
-		if (has_private_data(&l->vmas[i], kinds[i]))
+	for (size_t i = 0; i < l->nr && !ret; i++) {
+		if (kinds[i] == VMA_ANON && l->vmas[i].shared)
+			ret = dump_shmem_pages(ctx, t, &b, &l->vmas[i]);
+		else if (has_private_data(&l->vmas[i], kinds[i]))
 			ret = dump_vma_pages(ctx, t, &b, pagemap_fd, &l->vmas[i]);
+	}
 	if (!ret)
 		ret = batch_flush(ctx, &b);
 out:
@@ -572,6 +618,8 @@ static int plan_vdso(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *
 		return rst_fail(ctx, -ENOTSUP, "pid %d: its vdso differs from this kernel's",
 				t->pid);
 	a->nr_vdso = n;
+	if (lo_cur == lo_saved)
+		return 0; /* already in place (same layout, e.g. no ASLR on either side) */
 	if (lo_cur < hi_saved && lo_saved < hi_cur) {
 		/* the moves would overlap: go through a hole first */
 		uint64_t tmp = find_hole(used, nr_used, hi_cur - lo_cur);

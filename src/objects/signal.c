@@ -30,19 +30,14 @@
 static int dump_sigactions(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	struct rec_sigactions r = { .task_objref = t->objref };
-	uint64_t page = t->scratch;
 
 	for (int sig = 1; sig <= CRYO_NSIG; sig++) {
-		long ret;
 		int err;
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		err = ckpt_task_syscall(t, SYS_rt_sigaction, sig, 0, (long)page, 8, &ret);
-		if (!err && ret < 0)
-			err = (int)ret;
-		if (!err)
-			err = ckpt_mem_read(t->pid, page, &r.action[sig - 1], sizeof(r.action[0]));
+		err = ckpt_task_query(ctx, t, SYS_rt_sigaction, (const long[4]){ sig, 0, 0, 8 }, 2,
+				      &r.action[sig - 1], sizeof(r.action[0]));
 		if (err) {
 			log_error("pid %d: cannot read the handler of signal %d: %s", t->pid, sig,
 				  strerror(-err));
@@ -97,21 +92,22 @@ out:
 /* One entry of /proc/PID/timers, parsed. */
 static int parse_timer(const char *text, struct rec_posix_timer *t, const char **ret_next)
 {
-	char notify[16];
+	char notify[16], target[4];
 	int n = 0;
 
 	if (sscanf(text,
-		   "ID: %d\nsignal: %d/%" SCNx64 "\nnotify: %15[a-z]/%*[a-z].%d\nClockID: %d\n%n",
-		   &t->id, &t->signo, &t->sigev_value, notify, &t->notify_tid, &t->clock,
-		   &n) != 6 ||
+		   "ID: %d\nsignal: %d/%" SCNx64 "\nnotify: %15[a-z]/%3[a-z].%d\nClockID: %d\n%n",
+		   &t->id, &t->signo, &t->sigev_value, notify, target, &t->notify_tid, &t->clock,
+		   &n) != 7 ||
 	    !n)
 		return -EINVAL;
-	if (!strcmp(notify, "signal"))
+	/* "signal" or "none", then "pid" or, for SIGEV_THREAD_ID, "tid" */
+	if (!strcmp(notify, "signal") && !strcmp(target, "tid"))
+		t->notify = TIMER_NOTIFY_THREAD_ID;
+	else if (!strcmp(notify, "signal") && !strcmp(target, "pid"))
 		t->notify = TIMER_NOTIFY_SIGNAL;
 	else if (!strcmp(notify, "none"))
 		t->notify = TIMER_NOTIFY_NONE;
-	else if (!strcmp(notify, "thread"))
-		t->notify = TIMER_NOTIFY_THREAD_ID;
 	else
 		return -EINVAL;
 	*ret_next = text + n;
@@ -119,17 +115,14 @@ static int parse_timer(const char *text, struct rec_posix_timer *t, const char *
 }
 
 /* Reads a timer's value and overrun from inside the task. */
-static int read_timer_value(struct ckpt_task *t, struct rec_posix_timer *r)
+static int read_timer_value(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_posix_timer *r)
 {
 	struct itimerspec its = { 0 };
 	long ret;
 	int err;
 
-	err = ckpt_task_syscall(t, SYS_timer_gettime, r->id, (long)t->scratch, 0, 0, &ret);
-	if (!err && ret < 0)
-		err = (int)ret;
-	if (!err)
-		err = ckpt_mem_read(t->pid, t->scratch, &its, sizeof(its));
+	err = ckpt_task_query(ctx, t, SYS_timer_gettime, (const long[4]){ r->id, 0, 0, 0 }, 1, &its,
+			      sizeof(its));
 	if (!err)
 		err = ckpt_task_syscall(t, SYS_timer_getoverrun, r->id, 0, 0, 0, &ret);
 	if (err)
@@ -175,7 +168,7 @@ static int dump_posix_timers(struct ckpt_ctx *ctx, struct ckpt_task *t)
 			return -EINVAL;
 		}
 		r->task_objref = t->objref;
-		ret = read_timer_value(t, r);
+		ret = read_timer_value(ctx, t, r);
 		if (ret) {
 			log_error("pid %d: cannot read POSIX timer %d: %s", t->pid, r->id,
 				  strerror(-ret));
@@ -183,6 +176,13 @@ static int dump_posix_timers(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		}
 		if (r->notify == TIMER_NOTIFY_NONE)
 			r->signo = 0;
+		if (r->clock < 0) {
+			log_error(
+			    "pid %d: POSIX timer %d counts the CPU time of a process or thread "
+			    "(clock %d); not supported yet",
+			    t->pid, r->id, r->clock);
+			return -ENOTSUP;
+		}
 	}
 	qsort(timers, nr, sizeof(timers[0]), cmp_timer);
 	for (size_t i = 0; i < nr && !ret; i++)

@@ -55,44 +55,6 @@ int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	return image_write_rec(&ctx->w, REC_TASK, &r, sizeof(r), NULL, 0);
 }
 
-/* A page in the task where injected syscalls leave their results. */
-static int scratch(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_addr)
-{
-	long addr;
-	int ret;
-
-	if (!t->scratch) {
-		ret = ckpt_task_syscall(t, SYS_mmap, 0, ctx->page_size, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, &addr);
-		if (ret)
-			return ret;
-		if (addr < 0 && addr > -4096)
-			return (int)addr;
-		t->scratch = (uint64_t)addr;
-	}
-	*ret_addr = t->scratch;
-	return 0;
-}
-
-/* Runs a syscall that writes LEN bytes at its argument ARG_INDEX, and reads them back. */
-static int query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, long a0, long a1,
-		 int arg_index, void *out, size_t len)
-{
-	long args[4] = { a0, a1, 0, 0 }, r;
-	uint64_t page;
-	int ret = scratch(ctx, t, &page);
-
-	if (ret)
-		return ret;
-	args[arg_index] = (long)page;
-	ret = ckpt_task_syscall(t, nr, args[0], args[1], args[2], args[3], &r);
-	if (ret)
-		return ret;
-	if (r < 0)
-		return (int)r;
-	return ckpt_mem_read(t->pid, page, out, len);
-}
-
 static uint64_t timeval_ns(const struct timeval *tv)
 {
 	return (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
@@ -102,7 +64,8 @@ static int read_itimers(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_ta
 {
 	for (int which = 0; which < 3; which++) {
 		struct itimerval v = { 0 };
-		int ret = query(ctx, t, SYS_getitimer, which, 0, 1, &v, sizeof(v));
+		int ret = ckpt_task_query(ctx, t, SYS_getitimer, (const long[4]){ which, 0 }, 1, &v,
+					  sizeof(v));
 
 		if (ret)
 			return ret;
@@ -117,15 +80,17 @@ static int read_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_tas
 	long dumpable, thp;
 	int pdeath = 0, subreaper = 0, ret;
 
-	ret = query(ctx, t, SYS_prctl, PR_GET_PDEATHSIG, 0, 1, &pdeath, sizeof(pdeath));
+	ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_PDEATHSIG, 0 }, 1, &pdeath,
+			      sizeof(pdeath));
 	if (!ret)
-		ret = query(ctx, t, SYS_prctl, PR_GET_CHILD_SUBREAPER, 0, 1, &subreaper,
-			    sizeof(subreaper));
+		ret =
+		    ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_CHILD_SUBREAPER, 0 },
+				    1, &subreaper, sizeof(subreaper));
 	if (!ret)
 		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &thp);
 	if (!ret)
-		ret = query(ctx, t, SYS_prctl, PR_GET_TID_ADDRESS, 0, 1, &c->tid_address,
-			    sizeof(c->tid_address));
+		ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_TID_ADDRESS, 0 },
+				      1, &c->tid_address, sizeof(c->tid_address));
 	if (!ret)
 		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &dumpable);
 	if (ret)
@@ -150,6 +115,8 @@ static int read_sched(struct ckpt_task *t, struct rec_task_core *c)
 	policy = sched_getscheduler(t->pid);
 	if ((c->nice == -1 && errno) || policy < 0 || sched_getparam(t->pid, &param) < 0)
 		return -errno;
+	if ((policy & ~SCHED_RESET_ON_FORK) == 6 /* SCHED_DEADLINE */)
+		return -ENOTSUP;
 	c->sched_policy = (uint32_t)policy;
 	c->sched_priority = (uint32_t)param.sched_priority;
 	ret = proc_read_small(t->pid, "timerslack_ns", text, sizeof(text), &len);
@@ -162,7 +129,8 @@ static int read_sched(struct ckpt_task *t, struct rec_task_core *c)
 static int read_altstack(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
 {
 	stack_t ss = { 0 };
-	int ret = query(ctx, t, SYS_sigaltstack, 0, 0, 1, &ss, sizeof(ss));
+	int ret =
+	    ckpt_task_query(ctx, t, SYS_sigaltstack, (const long[4]){ 0, 0 }, 1, &ss, sizeof(ss));
 
 	if (ret)
 		return ret;
@@ -234,10 +202,12 @@ static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		ret = read_rseq_robust(t, &c);
 	if (!ret)
 		ret = read_sched(t, &c);
-	if (ret) {
+	if (ret == -ENOTSUP)
+		log_error("pid %d: runs under SCHED_DEADLINE; not supported yet", t->pid);
+	else if (ret)
 		log_error("pid %d: cannot read its task state: %s", t->pid, strerror(-ret));
+	if (ret)
 		return ret;
-	}
 	return image_write_rec(&ctx->w, REC_TASK_CORE, &c, sizeof(c), NULL, 0);
 }
 
@@ -289,6 +259,15 @@ static int dump_rlimits(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	return image_write_rec(&ctx->w, REC_RLIMITS, &r, sizeof(r), NULL, 0);
 }
 
+/* A directory restart can enter by its path: absolute, not deleted, still there. */
+static bool reachable_dir(const char *path)
+{
+	struct stat st;
+
+	return path[0] == '/' && !strstr(path, " (deleted)") && stat(path, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
 static int dump_fs(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	char paths[2 * CRYO_PATH_MAX];
@@ -300,8 +279,8 @@ static int dump_fs(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		f.cwd_len = (uint32_t)strlen(paths) + 1;
 		ret = proc_readlink(t->pid, "root", paths + f.cwd_len, CRYO_PATH_MAX);
 	}
-	if (ret || paths[0] != '/') {
-		log_error("pid %d: cannot read its working or root directory: %s", t->pid,
+	if (ret || !reachable_dir(paths) || !reachable_dir(paths + f.cwd_len)) {
+		log_error("pid %d: cannot save its working or root directory: %s", t->pid,
 			  ret ? strerror(-ret) : "deleted or unreachable, not supported yet");
 		return ret ? ret : -ENOTSUP;
 	}
@@ -321,13 +300,14 @@ static int dump_regs(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	ret = image_write_rec(&ctx->w, REC_TASK_REGS, &regs, sizeof(regs), NULL, 0);
 	if (ret || !size)
 		return ret;
-	buf = calloc(1, size);
+	/* room for more than the CPU says: a kernel that gives more must not be cut short */
+	buf = calloc(1, CRYO_XSTATE_MAX);
 	if (!buf)
 		return -ENOMEM;
-	ret = tracee_get_xstate(&t->tracee, buf, size, &len);
+	ret = tracee_get_xstate(&t->tracee, buf, CRYO_XSTATE_MAX, &len);
 	if (ret || len != size) {
 		log_error("pid %d: cannot read its FPU/AVX state: %s", t->pid,
-			  ret ? strerror(-ret) : "short read");
+			  ret ? strerror(-ret) : "the kernel's XSAVE size differs from the CPU's");
 		free(buf);
 		return ret ? ret : -EIO;
 	}

@@ -73,8 +73,11 @@ static void unmap_cryo(struct restorer_args *a)
 	keep[n][0] = a->block_start;
 	keep[n++][1] = a->block_start + a->block_len;
 	for (uint32_t i = 0; i < a->nr_vdso; i++, n++) {
-		keep[n][0] = a->vdso[i].from;
-		keep[n][1] = a->vdso[i].from + a->vdso[i].len;
+		/* where it is now: the first move's source when it goes in two steps */
+		uint64_t now = a->vdso_tmp[i].len ? a->vdso_tmp[i].from : a->vdso[i].from;
+
+		keep[n][0] = now;
+		keep[n][1] = now + a->vdso[i].len;
 	}
 	for (uint32_t i = 0; i < a->nr_unmap_vdso; i++, n++) {
 		keep[n][0] = a->unmap_vdso[i].from;

@@ -8,7 +8,8 @@
  *  - a PROT_NONE guard never touched (reads zero once readable), and a
  *    PROT_NONE region that hides data;
  *  - the brk heap grown with sbrk, its end and its "[heap]" label;
- *  - a MAP_SHARED|MAP_ANONYMOUS region, still shared with a child forked after;
+ *  - a MAP_SHARED|MAP_ANONYMOUS region, still shared with a child forked after,
+ *    some of its pages unmapped from our page tables (MADV_DONTNEED) but kept;
  *  - arrays on the stack in deep frames that are live across the wait.
  */
 #include <sys/mman.h>
@@ -150,6 +151,12 @@ static void setup_shared(void)
 {
 	shared = map(SHARED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED);
 	fill_pages(shared, SHARED_LEN);
+	/*
+	 * Drop the first pages from our page tables: shared memory keeps their
+	 * data in its object, where a checkpoint must look for it too.
+	 */
+	if (madvise(shared, 16 * CR_PAGE, MADV_DONTNEED))
+		cr_fail("madvise: %m");
 }
 
 /* Still shared: a child's write must show in the parent, not in a private copy. */
