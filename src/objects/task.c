@@ -244,14 +244,15 @@ static int dump_rlimits(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	struct rec_rlimits r = { .task_objref = t->objref, .nr = CRYO_RLIM_NLIMITS };
 
 	for (int i = 0; i < CRYO_RLIM_NLIMITS; i++) {
-		struct rlimit lim;
+		struct rlimit lim = { 0 };
+		/* asked of the task itself: prlimit on another uid's task needs CAP_SYS_RESOURCE */
+		int ret = ckpt_task_query(ctx, t, SYS_prlimit64, (const long[4]){ 0, i, 0, 0 }, 3,
+					  &lim, sizeof(lim));
 
-		if (prlimit(t->pid, (__rlimit_resource_t)i, NULL, &lim) < 0) {
-			int err = errno;
-
+		if (ret) {
 			log_error("pid %d: cannot read resource limit %d: %s", t->pid, i,
-				  strerror(err));
-			return -err;
+				  strerror(-ret));
+			return ret;
 		}
 		r.lim[i].cur = lim.rlim_cur == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim.rlim_cur;
 		r.lim[i].max = lim.rlim_max == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim.rlim_max;

@@ -234,6 +234,23 @@ struct cap_data {
 	uint32_t effective, permitted, inheritable;
 };
 
+#define SECBIT_NO_SETUID_FIXUP (1 << 2)
+#define SECBIT_KEEP_CAPS       (1 << 4)
+
+static long drop_bounding(const struct restorer_creds *c)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		long ret;
+
+		if (c->cap_bnd & (1ull << cap))
+			continue;
+		ret = raw_syscall2(__NR_prctl, PR_CAPBSET_DROP, cap);
+		if (ret && ret != -22 /* EINVAL: no such capability */)
+			return ret;
+	}
+	return 0;
+}
+
 static long set_caps(const struct restorer_creds *c)
 {
 	struct cap_header h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -242,17 +259,8 @@ static long set_caps(const struct restorer_creds *c)
 		{ (uint32_t)(c->cap_eff >> 32), (uint32_t)(c->cap_prm >> 32),
 		  (uint32_t)(c->cap_inh >> 32) },
 	};
-	long ret;
+	long ret = raw_syscall2(__NR_capset, &h, d);
 
-	/* the bounding set can only shrink, and must shrink before capset drops CAP_SETPCAP */
-	for (int cap = 0; cap < 64; cap++) {
-		if (c->cap_bnd & (1ull << cap))
-			continue;
-		ret = raw_syscall2(__NR_prctl, PR_CAPBSET_DROP, cap);
-		if (ret && ret != -22 /* EINVAL: no such capability */)
-			return ret;
-	}
-	ret = raw_syscall2(__NR_capset, &h, d);
 	if (ret)
 		return ret;
 	raw_syscall5(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -266,28 +274,35 @@ static long set_caps(const struct restorer_creds *c)
 	return 0;
 }
 
-/* Last of all: once the uids change, the task may lose the right to do the rest. */
+/*
+ * Last of all: once the uids change, the task may lose the right to do the
+ * rest. While all capabilities are kept through the uid change (KEEP_CAPS
+ * keeps the permitted set, NO_SETUID_FIXUP the effective one), the bounding
+ * set shrinks and the saved securebits come back, both needing CAP_SETPCAP;
+ * capset then gives the saved capabilities, and the ambient ones follow.
+ */
 static void set_creds(struct restorer_args *a)
 {
 	const struct restorer_creds *c = &a->creds;
 	long ret;
 
-	/* keep capabilities across the uid change; the saved bits come back at the end */
-	ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, c->securebits | (1 << 4) /* KEEP_CAPS */);
+	ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP);
 	if (!ret)
 		ret = raw_syscall2(__NR_setgroups, c->nr_groups, at(a, c->groups_off));
 	if (!ret)
 		ret = raw_syscall3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]);
-	if (!ret)
-		ret = raw_syscall1(__NR_setfsgid, c->gid[3]) >= 0 ? 0 : -1;
+	if (!ret) /* setfs[ug]id cannot fail in a way it reports */
+		raw_syscall1(__NR_setfsgid, c->gid[3]);
 	if (!ret)
 		ret = raw_syscall3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]);
 	if (!ret)
-		ret = raw_syscall1(__NR_setfsuid, c->uid[3]) >= 0 ? 0 : -1;
+		raw_syscall1(__NR_setfsuid, c->uid[3]);
+	if (!ret)
+		ret = drop_bounding(c);
+	if (!ret)
+		ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, c->securebits);
 	if (!ret)
 		ret = set_caps(c);
-	if (!ret && c->securebits != (c->securebits | (1 << 4)))
-		ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, c->securebits);
 	if (ret)
 		fail(a, RST_STEP_CREDS, ret, 0);
 	/* both are reset by credential changes: set them after */
