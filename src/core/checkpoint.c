@@ -76,18 +76,20 @@ int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return n < 0 ? -errno : -EIO;
 }
 
-/* Single-process for now: a tree or threads are refused by name. */
-static int find_tree(struct ckpt_ctx *ctx)
+/*
+ * Single-process for now: a tree or threads are refused by name. Called
+ * before the seize, and again after it, when nothing can change any more:
+ * a thread or child born in between is refused too.
+ */
+static int check_single(pid_t pid)
 {
-	pid_t pid = ctx->opts->pid, *children = NULL, *threads = NULL;
+	pid_t *children = NULL, *threads = NULL;
 	size_t nr_children = 0, nr_threads = 0;
+	struct proc_stat st;
 	int ret;
 
-	struct proc_stat st;
-
 	if (proc_read_stat(pid, 0, &st) == 0 && (st.state == 'Z' || st.state == 'X')) {
-		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint",
-			  pid);
+		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint", pid);
 		return -ESRCH;
 	}
 	ret = proc_list_threads(pid, &threads, &nr_threads);
@@ -95,9 +97,7 @@ static int find_tree(struct ckpt_ctx *ctx)
 		ret = proc_list_children(pid, &children, &nr_children);
 	if (ret) {
 		log_error("pid %d: %s", pid, ret == -ENOENT ? "no such process" : strerror(-ret));
-		goto out;
-	}
-	if (nr_threads > 1) {
+	} else if (nr_threads > 1) {
 		log_error("pid %d: has %zu threads; multi-threaded processes are not supported yet",
 			  pid, nr_threads);
 		ret = -ENOTSUP;
@@ -106,19 +106,23 @@ static int find_tree(struct ckpt_ctx *ctx)
 			  children[0]);
 		ret = -ENOTSUP;
 	}
-	if (ret)
-		goto out;
-	ctx->tasks = calloc(1, sizeof(*ctx->tasks));
-	if (!ctx->tasks) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ctx->tasks[0].pid = pid;
-	ctx->nr_tasks = 1;
-out:
 	free(children);
 	free(threads);
 	return ret;
+}
+
+static int find_tree(struct ckpt_ctx *ctx)
+{
+	int ret = check_single(ctx->opts->pid);
+
+	if (ret)
+		return ret;
+	ctx->tasks = calloc(1, sizeof(*ctx->tasks));
+	if (!ctx->tasks)
+		return -ENOMEM;
+	ctx->tasks[0].pid = ctx->opts->pid;
+	ctx->nr_tasks = 1;
+	return 0;
 }
 
 static const char *seize_hint(int err)
@@ -152,6 +156,9 @@ static int freeze(struct ckpt_ctx *ctx)
 				  strerror(-ret));
 			return ret;
 		}
+		ret = check_single(t->pid);
+		if (ret)
+			return ret;
 		if (t->status.seccomp) {
 			log_error("pid %d: runs under seccomp (mode %d); not supported yet", t->pid,
 				  t->status.seccomp);
