@@ -80,7 +80,7 @@ build/normal/cr/%: tests/cr/%.c tests/cr/crtest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -D_GNU_SOURCE -Itests -o $@ $<
 
-CR_SCRIPTS := tests/cr/run.sh $(filter-out tests/cr/run.sh,$(sort $(wildcard tests/cr/*.sh)))
+CR_SCRIPTS := tests/cr/run.sh $(filter-out tests/cr/run.sh tests/cr/lib.sh,$(sort $(wildcard tests/cr/*.sh)))
 
 check: cryo $(UNIT_BINS) build/normal/fuzz-replay $(CR_BINS) build/normal/demo-counter
 	CRYO=$(CURDIR)/cryo CORPUS=$(CURDIR)/$(CORPUS) REPLAY=$(CURDIR)/build/normal/fuzz-replay \

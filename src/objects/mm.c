@@ -16,11 +16,13 @@
  * task itself cannot read (PROT_NONE, write-only).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -506,6 +508,13 @@ static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 	return 0;
 }
 
+_Static_assert(offsetof(struct rec_mm, env_end) - offsetof(struct rec_mm, start_code) ==
+		       offsetof(struct restorer_mm, env_end) - offsetof(struct restorer_mm, start_code),
+	       "rec_mm and restorer_mm list the same addresses in the same order");
+_Static_assert(offsetof(struct restorer_mm, auxv) == RESTORER_MM_MAP_SIZE &&
+		       sizeof(struct prctl_mm_map) == RESTORER_MM_MAP_SIZE,
+	       "restorer_mm starts with struct prctl_mm_map");
+
 int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
 {
 	const struct image_record *r = image_obj_record(ctx->img, t->objs->mm_objref, OBJ_MM);
@@ -529,21 +538,11 @@ int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 	b->args->runs_off = nr_runs ? runs_off : 0;
 	b->args->nr_runs = nr_runs;
 	rm = &b->args->mm;
-	*rm = (struct restorer_mm){
-		.start_code = m->start_code,
-		.end_code = m->end_code,
-		.start_data = m->start_data,
-		.end_data = m->end_data,
-		.start_brk = m->start_brk,
-		.brk = m->brk,
-		.start_stack = m->start_stack,
-		.arg_start = m->arg_start,
-		.arg_end = m->arg_end,
-		.env_start = m->env_start,
-		.env_end = m->env_end,
-		.auxv_words = m->auxv_words,
-		.exe_fd = exe_fd,
-	};
+	/* the eleven addresses, start_code to env_end, in the same order in both */
+	memcpy(&rm->start_code, &m->start_code, offsetof(struct rec_mm, auxv_words) -
+							 offsetof(struct rec_mm, start_code));
+	rm->auxv_size = m->auxv_words * (uint32_t)sizeof(uint64_t);
+	rm->exe_fd = exe_fd;
 	memcpy(rm->auxv, m + 1, m->auxv_words * sizeof(uint64_t));
 	return 0;
 }

@@ -171,36 +171,13 @@ static void protect_vmas(struct restorer_args *a)
 	}
 }
 
-/* The layout of struct prctl_mm_map, the kernel's. */
-struct kernel_mm_map {
-	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
-	uint64_t arg_start, arg_end, env_start, env_end;
-	uint64_t auxv;
-	uint32_t auxv_size;
-	uint32_t exe_fd;
-};
-
 static void set_mm(struct restorer_args *a)
 {
-	const struct restorer_mm *m = &a->mm;
-	struct kernel_mm_map k = {
-		.start_code = m->start_code,
-		.end_code = m->end_code,
-		.start_data = m->start_data,
-		.end_data = m->end_data,
-		.start_brk = m->start_brk,
-		.brk = m->brk,
-		.start_stack = m->start_stack,
-		.arg_start = m->arg_start,
-		.arg_end = m->arg_end,
-		.env_start = m->env_start,
-		.env_end = m->env_end,
-		.auxv = (uint64_t)m->auxv,
-		.auxv_size = m->auxv_words * 8,
-		.exe_fd = (uint32_t)m->exe_fd,
-	};
-	long ret = raw_syscall5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &k, sizeof(k), 0);
+	struct restorer_mm *m = &a->mm;
+	long ret;
 
+	m->auxv_ptr = (uint64_t)m->auxv;
+	ret = raw_syscall5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, m, RESTORER_MM_MAP_SIZE, 0);
 	if (ret)
 		fail(a, RST_STEP_MM_MAP, ret, 0);
 }

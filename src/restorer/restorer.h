@@ -74,14 +74,19 @@ struct restorer_report {
 };
 _Static_assert(sizeof(struct restorer_report) == 256, "restorer_report is 256 bytes");
 
-/* prctl(PR_SET_MM_MAP)'s struct, with auxv as an offset. */
+/*
+ * prctl(PR_SET_MM_MAP)'s struct prctl_mm_map, field for field, then the
+ * auxv it points to: the restorer sets the pointer once the block is placed.
+ */
 struct restorer_mm {
 	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
 	uint64_t arg_start, arg_end, env_start, env_end;
-	uint32_t auxv_words;
+	uint64_t auxv_ptr;
+	uint32_t auxv_size; /* bytes */
 	int32_t exe_fd;
 	uint64_t auxv[128];
 };
+#define RESTORER_MM_MAP_SIZE 104 /* sizeof(struct prctl_mm_map): up to exe_fd */
 
 struct restorer_creds {
 	uint32_t uid[4], gid[4];

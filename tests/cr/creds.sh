@@ -3,20 +3,14 @@
 # capability set, securebits and no_new_privs, for tasks started by setpriv
 # with unusual credentials; the program then goes on. TAP; own pid namespace.
 set -u
-if [ -z "${CR_IN_NS:-}" ] && unshare -p -f --kill-child --mount-proc true 2>/dev/null; then
-	exec unshare -p -f --kill-child --mount-proc env CR_IN_NS=1 "$BASH" "$(readlink -f "$0")" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
+cr_enter_namespace "$@"
+cr_close_inherited_fds
 CRYO=$(readlink -f "${CRYO:-./cryo}")
 COUNTER=$(readlink -f "${COUNTER:-build/normal/demo-counter}")
-for f in /proc/$$/fd/*; do
-	f=${f##*/}
-	[ "$f" -gt 2 ] && eval "exec $f>&-" 2>/dev/null
-done
 tmp=$(mktemp -d /tmp/cr-creds.XXXXXX)
 chmod 755 "$tmp"
 trap 'kill -9 "${pid:-}" 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 creds() { grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' "/proc/$1/status"; }
 ticks() { grep -c tick "$log"; }
 

@@ -3,19 +3,13 @@
 # leave-running checkpoint, and through --kill and restart; SIGCONT then
 # resumes it. TAP, run by prove; in its own pid namespace like run.sh.
 set -u
-if [ -z "${CR_IN_NS:-}" ] && unshare -p -f --kill-child --mount-proc true 2>/dev/null; then
-	exec unshare -p -f --kill-child --mount-proc env CR_IN_NS=1 "$BASH" "$(readlink -f "$0")" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
+cr_enter_namespace "$@"
+cr_close_inherited_fds
 CRYO=$(readlink -f "${CRYO:-./cryo}")
 COUNTER=$(readlink -f "${COUNTER:-build/normal/demo-counter}")
-for f in /proc/$$/fd/*; do
-	f=${f##*/}
-	[ "$f" -gt 2 ] && eval "exec $f>&-" 2>/dev/null
-done
 tmp=$(mktemp -d /tmp/cr-stopped.XXXXXX)
 trap 'kill -9 $(jobs -p) "${pid:-}" 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 state() { sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
 tracer() { sed -n 's/^TracerPid:\t//p' "/proc/$1/status" 2>/dev/null; }
 wait_state() { for _ in $(seq 100); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.05; done; return 1; }

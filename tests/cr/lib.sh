@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# Shared by the checkpoint/restart shell tests: source it first thing.
+#
+# Each test runs in its own pid namespace, where the test is init: PID 1 of
+# the host reaps orphaned zombies slowly, and a restart with the old pids
+# needs them free at once. Inherited descriptors would end up in the images
+# of the programs the test starts: they are closed.
+
+# Re-executes the calling script in a new pid namespace, unless it is in one.
+cr_enter_namespace() {
+	[ -n "${CR_IN_NS:-}" ] && return 0
+	if unshare -p -f --kill-child --mount-proc true 2>/dev/null; then
+		exec unshare -p -f --kill-child --mount-proc env CR_IN_NS=1 "$BASH" \
+			"$(readlink -f "$0")" "$@"
+	fi
+	echo "# warning: cannot make a pid namespace; running in the current one"
+}
+
+# Closes every inherited descriptor above 2.
+cr_close_inherited_fds() {
+	local f
+	for f in /proc/$$/fd/*; do
+		f=${f##*/}
+		[ "$f" -gt 2 ] && eval "exec $f>&-" 2>/dev/null
+	done
+	return 0
+}
+
+# ok DESCRIPTION SHELL-CONDITION: one TAP line; counts in $n.
+n=0
+ok() {
+	n=$((n + 1))
+	if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
+}
