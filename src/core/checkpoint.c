@@ -89,7 +89,8 @@ static int check_single(pid_t pid)
 	int ret;
 
 	if (proc_read_stat(pid, 0, &st) == 0 && (st.state == 'Z' || st.state == 'X')) {
-		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint", pid);
+		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint",
+			  pid);
 		return -ESRCH;
 	}
 	ret = proc_list_threads(pid, &threads, &nr_threads);

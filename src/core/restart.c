@@ -204,6 +204,7 @@ static __attribute__((noreturn)) void child_main(struct rst_ctx *ctx, struct rst
 
 	/* raw: glibc's sigprocmask leaves its own signals 32 and 33 unblocked */
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all));
+	ctx->pid = t->pid;
 	close(ctx->parent_fds[0]);
 	close(ctx->parent_fds[1]);
 	/*

@@ -49,6 +49,7 @@ struct rst_ctx {
 	int go_fd;	   /* child side */
 	int parent_fds[2]; /* the parent's ends of the pipes: the child closes its copies */
 	int high_fd;	   /* next fd number for restart's own descriptors */
+	pid_t pid;	   /* the task the child is becoming, for messages */
 	long page_size;
 };
 

@@ -168,6 +168,10 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 		return -ENOTSUP;
 	}
 	if ((st.st_nlink == 0 && !S_ISDIR(st.st_mode)) || strstr(path, " (deleted)")) {
+		char *mark = strstr(path, " (deleted)");
+
+		if (mark)
+			*mark = '\0';
 		log_error("pid %d fd %d: %s was deleted; deleted files are not supported yet",
 			  t->pid, fd, path);
 		return -ENOTSUP;
@@ -305,25 +309,26 @@ static int open_file(struct rst_ctx *ctx, const struct rec_file *f, int *ret_fd)
 	fd = open(path, flags);
 	if (fd < 0)
 		return rst_fail(ctx, -errno,
-				"file objref %u: cannot open %s: %s; it must exist as "
+				"pid %d file objref %u: cannot open %s: %s; it must exist as "
 				"it was at checkpoint",
-				f->objref, path, strerror(errno));
+				ctx->pid, f->objref, path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !file_matches(f, &st, &why)) {
 		close(fd);
-		return rst_fail(ctx, -ESTALE, "file objref %u: %s: %s", f->objref, path,
-				why ? why : strerror(errno));
+		return rst_fail(ctx, -ESTALE, "pid %d file objref %u: %s: %s", ctx->pid, f->objref,
+				path, why ? why : strerror(errno));
 	}
 	if ((f->kind == FILE_REG || f->kind == FILE_DIR) && f->pos &&
 	    lseek(fd, (off_t)f->pos, SEEK_SET) < 0) {
 		close(fd);
-		return rst_fail(ctx, -errno, "file objref %u: %s: cannot seek to %llu: %s",
-				f->objref, path, (unsigned long long)f->pos, strerror(errno));
+		return rst_fail(ctx, -errno, "pid %d file objref %u: %s: cannot seek to %llu: %s",
+				ctx->pid, f->objref, path, (unsigned long long)f->pos,
+				strerror(errno));
 	}
 	high = fcntl(fd, F_DUPFD_CLOEXEC, ctx->high_fd);
 	close(fd);
 	if (high < 0)
-		return rst_fail(ctx, -errno, "file objref %u: no descriptor free: %s", f->objref,
-				strerror(errno));
+		return rst_fail(ctx, -errno, "pid %d file objref %u: no descriptor free: %s",
+				ctx->pid, f->objref, strerror(errno));
 	*ret_fd = high;
 	return 0;
 }

@@ -509,10 +509,10 @@ static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 }
 
 _Static_assert(offsetof(struct rec_mm, env_end) - offsetof(struct rec_mm, start_code) ==
-		       offsetof(struct restorer_mm, env_end) - offsetof(struct restorer_mm, start_code),
+		   offsetof(struct restorer_mm, env_end) - offsetof(struct restorer_mm, start_code),
 	       "rec_mm and restorer_mm list the same addresses in the same order");
 _Static_assert(offsetof(struct restorer_mm, auxv) == RESTORER_MM_MAP_SIZE &&
-		       sizeof(struct prctl_mm_map) == RESTORER_MM_MAP_SIZE,
+		   sizeof(struct prctl_mm_map) == RESTORER_MM_MAP_SIZE,
 	       "restorer_mm starts with struct prctl_mm_map");
 
 int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
@@ -539,8 +539,8 @@ int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 	b->args->nr_runs = nr_runs;
 	rm = &b->args->mm;
 	/* the eleven addresses, start_code to env_end, in the same order in both */
-	memcpy(&rm->start_code, &m->start_code, offsetof(struct rec_mm, auxv_words) -
-							 offsetof(struct rec_mm, start_code));
+	memcpy(&rm->start_code, &m->start_code,
+	       offsetof(struct rec_mm, auxv_words) - offsetof(struct rec_mm, start_code));
 	rm->auxv_size = m->auxv_words * (uint32_t)sizeof(uint64_t);
 	rm->exe_fd = exe_fd;
 	memcpy(rm->auxv, m + 1, m->auxv_words * sizeof(uint64_t));

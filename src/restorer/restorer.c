@@ -263,7 +263,8 @@ static void set_creds(struct restorer_args *a)
 	const struct restorer_creds *c = &a->creds;
 	long ret;
 
-	ret = raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP);
+	ret =
+	    raw_syscall2(__NR_prctl, PR_SET_SECUREBITS, SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP);
 	if (!ret)
 		ret = raw_syscall2(__NR_setgroups, c->nr_groups, at(a, c->groups_off));
 	if (!ret)
