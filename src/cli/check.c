@@ -338,8 +338,9 @@ static int probe_kernel(char *msg, size_t len)
 	if (strcmp(u.machine, "x86_64"))
 		return say(msg, len, -ENOEXEC, "Linux %s on %s; cryo supports x86_64 only",
 			   u.release, u.machine);
-	if (major < 5 || (major == 5 && minor < 10))
-		return say(msg, len, -ENOSYS, "Linux %s is older than 5.10; upgrade the kernel",
+	/* 5.13: PTRACE_GET_RSEQ_CONFIGURATION, without which rseq cannot be saved */
+	if (major < 5 || (major == 5 && minor < 13))
+		return say(msg, len, -ENOSYS, "Linux %s is older than 5.13; upgrade the kernel",
 			   u.release);
 	return say(msg, len, 0, "Linux %s %s", u.release, u.machine);
 }

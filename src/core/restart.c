@@ -3,7 +3,8 @@
  * The restart driver.
  *
  * 1. Read and validate the whole image; check this machine can take it
- *    (same page size, same XSAVE layout) and the pids are free.
+ *    (page size, XSAVE layout, terminal and signal constants) and the pids
+ *    are free.
  * 2. clone3 with set_tid gives the task its old pid. The child, still a
  *    copy of cryo, recreates what ordinary C can (files, directories,
  *    limits, signal handlers and pending signals, session), then builds the

@@ -258,9 +258,10 @@ static int check_task_core(struct parser *p, const void *payload)
 		return fail(p, "umask, parent-death signal, dumpable or no_new_privs out of range");
 	if (c->altstack_flags & ~CRYO_ALTSTACK_FLAGS)
 		return fail(p, "unknown sigaltstack flags %#x", c->altstack_flags);
-	if (c->child_subreaper > 1 || c->thp_disable > 1 || c->stopped > 1 || c->pad ||
-	    c->nice < -20 || c->nice > 19 || (c->sched_policy & ~0x40000000u) > 7 ||
-	    c->sched_priority > 99)
+	if (c->stopped > 1 || c->pad)
+		return fail(p, "stopped flag out of range or non-zero padding");
+	if (c->child_subreaper > 1 || c->thp_disable > 1 || c->nice < -20 || c->nice > 19 ||
+	    (c->sched_policy & ~0x40000000u) > 7 || c->sched_priority > 99)
 		return fail(p, "subreaper, THP, nice or scheduling policy out of range");
 	if (c->rseq && (c->rseq_len < 32 || c->rseq & 31))
 		return fail(p, "rseq area %#llx of %u bytes is not a valid registration",

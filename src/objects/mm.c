@@ -7,8 +7,9 @@
  * for the pages worth saving: in private mappings the pages that are
  * present or swapped and anonymous (a private file page that was never
  * written is the file's, and a never-written anonymous page is the zero
- * page: neither needs saving); in shared anonymous mappings every present
- * or swapped page. Shared file mappings need nothing: the file holds the
+ * page: neither needs saving). Shared anonymous memory is read from its
+ * shmem object (map_files, SEEK_DATA), which holds pages the page tables
+ * may not map any more. Shared file mappings need nothing: the file holds the
  * data. [vvar], [vvar_vclock] and [vdso] are recorded but never saved:
  * restart moves its own to the same place.
  *

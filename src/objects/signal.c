@@ -162,10 +162,16 @@ static int dump_posix_timers(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	for (; *p; nr++) {
 		struct rec_posix_timer *r = &timers[nr];
 
-		if (nr == MAX_TIMERS || parse_timer(p, r, &p)) {
-			log_error("pid %d: cannot parse /proc/%d/timers (more than %d timers?)",
-				  t->pid, t->pid, MAX_TIMERS);
-			return -EINVAL;
+		if (nr == MAX_TIMERS) {
+			log_error("pid %d: has more than %d POSIX timers; not supported yet",
+				  t->pid, MAX_TIMERS);
+			return -ENOTSUP;
+		}
+		if (parse_timer(p, r, &p)) {
+			log_error("pid %d: a POSIX timer of a kind not supported yet (see "
+				  "/proc/%d/timers)",
+				  t->pid, t->pid);
+			return -ENOTSUP;
 		}
 		r->task_objref = t->objref;
 		ret = read_timer_value(ctx, t, r);

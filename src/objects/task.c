@@ -97,6 +97,10 @@ static int read_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_tas
 		return ret;
 	c->pdeath_signal = pdeath;
 	c->dumpable = (uint32_t)dumpable;
+	if (dumpable == 2)
+		log_warn("pid %d: is dumpable only by root (suid_dumpable 2); a restart makes it "
+			 "not dumpable",
+			 t->pid);
 	c->child_subreaper = subreaper != 0;
 	c->thp_disable = thp > 0;
 	return 0;

@@ -284,7 +284,8 @@ static void set_creds(struct restorer_args *a)
 	if (ret)
 		fail(a, RST_STEP_CREDS, ret, 0);
 	/* both are reset by credential changes: set them after */
-	raw_syscall2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable);
+	/* prctl takes 0 or 1; 2 (suid_dumpable's "root only") comes back as the safer 0 */
+	raw_syscall2(__NR_prctl, PR_SET_DUMPABLE, a->dumpable == 1);
 	raw_syscall2(__NR_prctl, PR_SET_PDEATHSIG, a->pdeath_signal);
 }
 
