@@ -186,14 +186,13 @@ static void unregister_rseq(void)
 {
 	extern const ptrdiff_t __rseq_offset __attribute__((weak));
 	extern const unsigned int __rseq_size __attribute__((weak));
-	const uint32_t rseq_sig = 0x53053053; /* glibc's RSEQ_SIG on x86 */
 	char *area;
 
 	if (!&__rseq_offset || !&__rseq_size || !__rseq_size)
 		return;
 	area = (char *)__builtin_thread_pointer() + __rseq_offset;
-	if (syscall(SYS_rseq, area, __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, rseq_sig) < 0)
-		syscall(SYS_rseq, area, 32, 1, rseq_sig);
+	if (syscall(SYS_rseq, area, __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, ARCH_RSEQ_SIG) < 0)
+		syscall(SYS_rseq, area, 32, 1, ARCH_RSEQ_SIG);
 }
 
 static __attribute__((noreturn)) void child_main(struct rst_ctx *ctx, struct rst_task *t)

@@ -9,6 +9,9 @@
 /* The ptrace regset of the XSAVE area. */
 #define ARCH_NT_XSTATE NT_X86_XSTATE
 
+/* The signature glibc registers its rseq area with (RSEQ_SIG). */
+#define ARCH_RSEQ_SIG 0x53053053u
+
 /* The top of user space for a task that did not ask for 5-level paging. */
 #define ARCH_TASK_SIZE 0x7ffffffff000ull
 
