@@ -420,11 +420,6 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 
 /* --- restart ----------------------------------------------------------------------- */
 
-static bool run_in(const struct rec_pages_run *run, const struct rec_vma *v)
-{
-	return run->vaddr >= v->start && run->vaddr < v->end;
-}
-
 static uint32_t map_flags(const struct rec_vma *v)
 {
 	uint32_t flags = v->flags & VMA_FLAG_SHARED ? MAP_SHARED : MAP_PRIVATE;
@@ -462,20 +457,31 @@ static int add_runs(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 	return 0;
 }
 
-static bool vma_has_pages(struct rst_ctx *ctx, const struct rec_vma *v)
+/*
+ * A vma that page data lands in is mapped writable until it is filled. Runs
+ * and vmas are both in address order (the reader checked): one binary
+ * search per run.
+ */
+static void mark_vmas_with_data(struct rst_block *b, uint64_t vmas_off, uint64_t nr_vmas,
+				uint64_t runs_off, uint64_t nr_runs)
 {
-	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
-		const struct image_record *r = &ctx->img->recs[i];
-		const struct rec_pages *pg = r->payload;
-		const struct rec_pages_run *runs = (const void *)(pg + 1);
+	struct restorer_vma *v = (void *)((char *)b->args + vmas_off);
+	const struct restorer_run *r = (const void *)((char *)b->args + runs_off);
 
-		if (r->type != REC_PAGES || pg->mm_objref != v->mm_objref)
-			continue;
-		for (uint32_t j = 0; j < pg->nr_runs; j++)
-			if (run_in(&runs[j], v))
-				return true;
+	for (uint64_t i = 0; i < nr_runs; i++) {
+		uint64_t lo = 0, hi = nr_vmas;
+
+		while (lo < hi) {
+			uint64_t mid = lo + (hi - lo) / 2;
+
+			if (v[mid].end <= r[i].vaddr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nr_vmas && v[lo].start <= r[i].vaddr)
+			v[lo].has_data = 1;
 	}
-	return false;
 }
 
 static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint64_t *ret_nr)
@@ -499,7 +505,6 @@ static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 			.prot = v->prot,
 			.flags = map_flags(v),
 			.fd = fd,
-			.has_data = vma_has_pages(ctx, v),
 		};
 		if (!rst_block_append(b, &rv, sizeof(rv)))
 			return -ENOMEM;
@@ -534,6 +539,7 @@ int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 	ret = add_runs(ctx, m->objref, b, &nr_runs);
 	if (ret)
 		return ret;
+	mark_vmas_with_data(b, vmas_off, nr_vmas, runs_off, nr_runs);
 	b->args->vmas_off = nr_vmas ? vmas_off : 0;
 	b->args->nr_vmas = nr_vmas;
 	b->args->runs_off = nr_runs ? runs_off : 0;
