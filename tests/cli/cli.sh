@@ -77,6 +77,15 @@ if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>); exit(@{$d->{recor
 else
 	not_ok "show --json is JSON with every record"
 fi
+# a real checkpoint image (tests/fuzz/corpus/real-loop): every record type it holds decodes to JSON
+expect 0 "show --json of a real checkpoint image" -- "$CRYO" show --json "$CORPUS/real-loop"
+if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);
+	my %t = map { $_->{type} => 1 } @{$d->{records}};
+	exit(($t{regs} && $t{xstate} && $t{pages} && $t{task_core}) ? 0 : 1)' <"$tmp/out"; then
+	ok "the real image's JSON has registers, XSAVE, pages and task state"
+else
+	not_ok "the real image's JSON has registers, XSAVE, pages and task state"
+fi
 expect 0 "show from stdin" -- sh -c "\"$CRYO\" show - <\"$VALID\""
 expect 0 "show --json -v --log-file" -- "$CRYO" show --json -v --log-file "$tmp/log" "$VALID"
 
