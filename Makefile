@@ -133,7 +133,7 @@ fuzz-run: build/fuzz/fuzz-reader
 	  build/fuzz/corpus $(CORPUS)
 
 # --- style ----------------------------------------------------------------------
-STYLE_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+STYLE_SRCS = $(shell git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 2>/dev/null)
 
 format:
 	@clang-format --dry-run --Werror $(STYLE_SRCS) && echo "format: clean"
