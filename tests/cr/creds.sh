@@ -4,11 +4,7 @@
 # with unusual credentials; the program then goes on. TAP; own pid namespace.
 set -u
 . "$(dirname "$0")/lib.sh"
-cr_enter_namespace "$@"
-cr_close_inherited_fds
-CRYO=$(readlink -f "${CRYO:-./cryo}")
-COUNTER=$(readlink -f "${COUNTER:-build/normal/demo-counter}")
-tmp=$(mktemp -d /tmp/cr-creds.XXXXXX)
+cr_setup creds "$@"
 chmod 755 "$tmp"
 trap 'kill -9 "${pid:-}" 2>/dev/null; rm -rf "$tmp"' EXIT
 creds() { grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' "/proc/$1/status"; }

@@ -4,11 +4,7 @@
 # else; the restored program must go on either way. TAP; own pid namespace.
 set -u
 . "$(dirname "$0")/lib.sh"
-cr_enter_namespace "$@"
-cr_close_inherited_fds
-CRYO=$(readlink -f "${CRYO:-./cryo}")
-COUNTER=$(readlink -f "${COUNTER:-build/normal/demo-counter}")
-tmp=$(mktemp -d /tmp/cr-layout.XXXXXX)
+cr_setup layout "$@"
 trap 'kill -9 "${pid:-}" 2>/dev/null; rm -rf "$tmp"' EXIT
 ticks() { grep -c tick "$tmp/log"; }
 

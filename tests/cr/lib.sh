@@ -26,6 +26,19 @@ cr_close_inherited_fds() {
 	return 0
 }
 
+# cr_setup NAME "$@": all of the above, then CRYO and COUNTER as absolute
+# paths (from the environment, or the build's defaults) and a scratch
+# directory $tmp (/tmp/cr-NAME.XXXXXX) that the caller's EXIT trap removes.
+cr_setup() {
+	local name=$1
+	shift
+	cr_enter_namespace "$@"
+	cr_close_inherited_fds
+	CRYO=$(readlink -f "${CRYO:-./cryo}")
+	COUNTER=$(readlink -f "${COUNTER:-build/normal/demo-counter}")
+	tmp=$(mktemp -d "/tmp/cr-$name.XXXXXX")
+}
+
 # ok DESCRIPTION SHELL-CONDITION: one TAP line; counts in $n.
 n=0
 ok() {

@@ -4,11 +4,7 @@
 # resumes it. TAP, run by prove; in its own pid namespace like run.sh.
 set -u
 . "$(dirname "$0")/lib.sh"
-cr_enter_namespace "$@"
-cr_close_inherited_fds
-CRYO=$(readlink -f "${CRYO:-./cryo}")
-COUNTER=$(readlink -f "${COUNTER:-build/normal/demo-counter}")
-tmp=$(mktemp -d /tmp/cr-stopped.XXXXXX)
+cr_setup stopped "$@"
 trap 'kill -9 $(jobs -p) "${pid:-}" 2>/dev/null; rm -rf "$tmp"' EXIT
 state() { sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
 tracer() { sed -n 's/^TracerPid:\t//p' "/proc/$1/status" 2>/dev/null; }
