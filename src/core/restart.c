@@ -299,6 +299,13 @@ static int collect_tasks(struct rst_ctx *ctx)
 			break;
 		}
 	}
+	for (size_t i = 0; i < img->nr_recs; i++)
+		if (img->recs[i].type >= REC_DEVPTS && img->recs[i].type <= REC_TTY_CTTY) {
+			log_error("%s: holds terminals (record %s); restarting ptys is not "
+				  "supported yet",
+				  ctx->opts->image, image_rec_name(img->recs[i].type));
+			return -ENOTSUP;
+		}
 	if (t->task->state != TASK_ALIVE) {
 		log_error("%s: the root task (pid %d) is a zombie: nothing to restart",
 			  ctx->opts->image, t->pid);

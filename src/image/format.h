@@ -66,7 +66,14 @@ enum rec_type {
 	REC_FILE = 0x0300,
 	REC_FDTABLE = 0x0301,
 	REC_FD = 0x0302,
-	/* terminals: 0x0400 - 0x04ff (issue: pseudo terminals) */
+	/* terminals: 0x0400 - 0x04ff (doc/pty.md) */
+	REC_DEVPTS = 0x0400,
+	REC_TTY_MASTER = 0x0401,
+	REC_TTY_SLAVE = 0x0402,
+	REC_TTY_FILE = 0x0403,
+	REC_TTY_INPUT = 0x0404,
+	REC_TTY_OUTPUT = 0x0405,
+	REC_TTY_CTTY = 0x0406,
 	/* architecture: 0x0f00 - 0x0fff */
 	REC_TASK_REGS = 0x0f00,
 	REC_TASK_XSTATE = 0x0f01,
@@ -83,6 +90,8 @@ enum obj_kind {
 	OBJ_MM = 2,
 	OBJ_FILE = 3,
 	OBJ_FDTABLE = 4,
+	OBJ_DEVPTS = 5,
+	OBJ_TTY = 6,
 	OBJ_KIND_COUNT
 };
 
@@ -395,6 +404,166 @@ struct rec_fd {
 	uint32_t flags; /* FD_FLAG_* */
 };
 _Static_assert(sizeof(struct rec_fd) == 16, "rec_fd layout");
+
+/* --- terminals (doc/pty.md is the design; section numbers refer to it) ------------- */
+
+#define CRYO_PTY_INDEX_MAX (1u << 20) /* NR_UNIX98_PTY_MAX */
+#define CRYO_TTY_QUEUE_MAX (1u << 20) /* queue bytes in one record */
+#define CRYO_NCCS	   19	      /* control characters of struct termios2 */
+
+#define DEVPTS_DEFAULT 0x1u /* the instance /dev/ptmx opens in, in the tasks' mount namespace */
+#define DEVPTS_COVERED 0x2u /* its mount point is covered by another mount */
+#define DEVPTS_SETUID  0x4u /* the uid= option is given */
+#define DEVPTS_SETGID  0x8u /* the gid= option is given */
+#define DEVPTS_FLAGS   0xfu
+
+/* One devpts instance used by the tree. */
+struct rec_devpts {
+	uint32_t objref;	       /* defines OBJ_DEVPTS */
+	uint32_t dev_major, dev_minor; /* st_dev of the instance at checkpoint */
+	uint32_t flags;		       /* DEVPTS_* */
+	uint32_t uid, gid;	       /* uid=, gid= options (0 unless set) */
+	uint32_t mode, ptmxmode;       /* mode=, ptmxmode= options, <= 07777 */
+	uint32_t max;		       /* max= option; CRYO_PTY_INDEX_MAX when absent */
+	uint32_t path_len;	       /* bytes of path, NUL included */
+	uint8_t boot_id[16];	       /* /proc/sys/kernel/random/boot_id at checkpoint */
+	/* char path[path_len]: the mount point in the tasks' mount namespace */
+};
+_Static_assert(sizeof(struct rec_devpts) == 56, "rec_devpts layout");
+
+#define TTYM_LOCKED	  0x01u /* TIOCGPTLCK */
+#define TTYM_PACKET	  0x02u /* TIOCGPKT */
+#define TTYM_EXCL	  0x04u /* the master's own exclusive flag */
+#define TTYM_VIA_DEV_PTMX 0x08u /* opened through a ptmx node outside devpts (/dev/ptmx) */
+#define TTYM_SLAVE_CLOSED 0x10u /* the slave was opened and all its files are closed */
+#define TTYM_FLAGS	  0x1fu
+
+/* Packet mode status bits (TIOCPKT_*) that a master read would return. */
+#define TTY_PKT_FLUSHREAD  0x01u
+#define TTY_PKT_FLUSHWRITE 0x02u
+#define TTY_PKT_STOP	   0x04u
+#define TTY_PKT_START	   0x08u
+#define TTY_PKT_NOSTOP	   0x10u
+#define TTY_PKT_DOSTOP	   0x20u
+#define TTY_PKT_IOCTL	   0x40u
+#define TTY_PKT_MASK	   0x7fu
+
+/*
+ * The master of a pair and its only open file: opening ptmx at restart makes
+ * both, so this record defines both objrefs (the file's was reserved).
+ */
+struct rec_tty_master {
+	uint32_t objref;	/* defines OBJ_TTY: the master tty */
+	uint32_t file_objref;	/* defines OBJ_FILE: the master's file */
+	uint32_t devpts_objref; /* OBJ_DEVPTS */
+	uint32_t index;		/* < CRYO_PTY_INDEX_MAX */
+	uint32_t file_flags;	/* O_RDWR, optionally O_APPEND, O_NONBLOCK */
+	uint32_t flags;		/* TTYM_* */
+	uint32_t pktstatus;	/* TTY_PKT_* pending; 0 unless TTYM_PACKET */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct rec_tty_master) == 32, "rec_tty_master layout");
+
+/* struct termios2 of x86_64, field by field. */
+struct rec_termios2 {
+	uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+	uint8_t c_line;
+	uint8_t c_cc[CRYO_NCCS];
+	uint32_t c_ispeed, c_ospeed;
+};
+_Static_assert(sizeof(struct rec_termios2) == 44, "rec_termios2 layout");
+
+/* struct termios (TIOCGLCKTRMIOS), without the speeds. */
+struct rec_termios {
+	uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+	uint8_t c_line;
+	uint8_t c_cc[CRYO_NCCS];
+};
+_Static_assert(sizeof(struct rec_termios) == 36, "rec_termios layout");
+
+#define TTYS_EXTERNAL	 0x01u /* its master is outside the tree */
+#define TTYS_MASTER_GONE 0x02u /* its master is closed everywhere */
+#define TTYS_EXCL	 0x04u /* TIOCGEXCL on the slave */
+#define TTYS_IO_ERROR	 0x08u /* poisoned by a failed open (doc/pty.md 2.9) */
+#define TTYS_OPENED	 0x10u /* the slave has been opened */
+#define TTYS_FLAGS	 0x1fu
+
+enum tty_stop {
+	TTY_RUNNING = 0,
+	TTY_STOPPED_VSTOP = 1, /* ^S: ^Q undoes it */
+	TTY_STOPPED_TCOOFF = 2,
+};
+
+/* The slave tty, with all the line state of the pair. */
+struct rec_tty_slave {
+	uint32_t objref;	/* defines OBJ_TTY: the slave tty */
+	uint32_t master_objref; /* OBJ_TTY of a REC_TTY_MASTER; 0 if external or gone */
+	uint32_t devpts_objref; /* OBJ_DEVPTS; 0 only for an external tty */
+	uint32_t index;
+	uint32_t flags;		 /* TTYS_* */
+	uint32_t stopped;	 /* enum tty_stop */
+	int32_t sid;		 /* the session it controls, 0 for none */
+	int32_t fg_pgid;	 /* the foreground process group, 0 for none */
+	uint32_t uid, gid, mode; /* the slave node */
+	uint32_t ldisc;		 /* 0: N_TTY */
+	uint64_t atime_ns, mtime_ns;
+	struct rec_termios2 termios;
+	struct rec_termios locked;
+	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;
+};
+_Static_assert(sizeof(struct rec_tty_slave) == 152, "rec_tty_slave layout");
+
+#define TTYF_DEVTTY 0x1u /* opened through /dev/tty */
+#define TTYF_HUNGUP 0x2u /* a dead file (hung up) */
+#define TTYF_HOW    0x3u
+
+/* An open file description of a slave tty. */
+struct rec_tty_file {
+	uint32_t objref;     /* defines OBJ_FILE */
+	uint32_t tty_objref; /* OBJ_TTY of a REC_TTY_SLAVE */
+	uint32_t flags;	     /* access mode, optionally O_APPEND, O_NONBLOCK */
+	uint32_t how;	     /* TTYF_* */
+};
+_Static_assert(sizeof(struct rec_tty_file) == 16, "rec_tty_file layout");
+
+enum tty_seg_end {
+	TTY_SEG_PARTIAL = 0, /* not a complete line: the partial line, or non-canonical input */
+	TTY_SEG_LINE = 1,    /* a line ended by its last byte (\n, VEOL, VEOL2) */
+	TTY_SEG_EOF = 2,     /* a line ended by VEOF, which is not in the data */
+};
+
+struct rec_tty_seg {
+	uint32_t len;
+	uint32_t end; /* enum tty_seg_end */
+};
+_Static_assert(sizeof(struct rec_tty_seg) == 8, "rec_tty_seg layout");
+
+/* Input queued for the slave: complete lines, then at most one partial line. */
+struct rec_tty_input {
+	uint32_t tty_objref; /* OBJ_TTY of a REC_TTY_SLAVE */
+	uint32_t nr_segs;
+	uint32_t data_len; /* <= CRYO_TTY_QUEUE_MAX */
+	uint32_t pad;
+	/* struct rec_tty_seg segs[nr_segs]; uint8_t data[data_len]; */
+};
+_Static_assert(sizeof(struct rec_tty_input) == 16, "rec_tty_input layout");
+
+/*
+ * Output queued for the master, after OPOST, without packet headers: the
+ * data_len bytes follow the struct.
+ */
+struct rec_tty_output {
+	uint32_t tty_objref; /* OBJ_TTY of a REC_TTY_MASTER */
+	uint32_t data_len;   /* <= CRYO_TTY_QUEUE_MAX */
+};
+_Static_assert(sizeof(struct rec_tty_output) == 8, "rec_tty_output layout");
+
+/* The controlling terminal of one task. */
+struct rec_tty_ctty {
+	uint32_t task_objref; /* a live task */
+	uint32_t tty_objref;  /* a slave tty whose sid is the task's session */
+};
+_Static_assert(sizeof(struct rec_tty_ctty) == 8, "rec_tty_ctty layout");
 
 /* --- architecture (x86_64) -------------------------------------------------------- */
 

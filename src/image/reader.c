@@ -25,56 +25,8 @@
 
 #include "lib/crc32c.h"
 #include "lib/util.h"
+#include "image/reader_priv.h"
 #include "objhash/objhash.h"
-
-struct span {
-	uint64_t start, end;
-	uint32_t kind;
-};
-
-/* What pass 2 remembers about one objref while it walks the image. */
-struct obj_state {
-	/* mm: its VMAs (ascending) and where its page data has reached */
-	struct span *vmas;
-	size_t nr_vmas, cap_vmas;
-	uint64_t pages_end;
-	bool pages_started;
-	/* fdtable: fds seen so far, the last one; task: objs seen */
-	uint32_t count;
-	int32_t last_fd;
-	bool alive;
-	uint32_t seen; /* task: TASK_STATE_* records met so far */
-	uint32_t nr_timers;
-	int32_t last_timer;
-};
-
-/* The per-task state records: each at most once per task, all required for a live one. */
-enum {
-	SEEN_CORE = 1 << 0,
-	SEEN_SIGACTIONS = 1 << 1,
-	SEEN_CREDS = 1 << 2,
-	SEEN_RLIMITS = 1 << 3,
-	SEEN_FS = 1 << 4,
-	SEEN_REGS = 1 << 5,
-	SEEN_XSTATE = 1 << 6,
-	SEEN_PENDING_PRIVATE = 1 << 7,
-	SEEN_PENDING_SHARED = 1 << 8,
-	SEEN_REQUIRED =
-	    SEEN_CORE | SEEN_SIGACTIONS | SEEN_CREDS | SEEN_RLIMITS | SEEN_FS | SEEN_REGS,
-};
-
-struct parser {
-	const unsigned char *buf;
-	uint64_t len;
-	unsigned int flags;
-	struct image *img;
-	struct image_error *err;
-	struct image_record *rec; /* the record being checked */
-	struct obj_state *state;  /* indexed by objref */
-	uint32_t max_objref;	  /* objrefs above this cannot be defined */
-	bool tasks_done;	  /* a record other than REC_TASK came after the tasks */
-	bool root_seen;
-};
 
 struct rec_rule {
 	uint32_t type;
@@ -84,8 +36,7 @@ struct rec_rule {
 	int (*check)(struct parser *p, const void *payload);
 };
 
-__attribute__((format(printf, 4, 5))) static int fail_at(struct image_error *err, uint64_t offset,
-							 uint32_t type, const char *fmt, ...)
+int fail_at(struct image_error *err, uint64_t offset, uint32_t type, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,8 +48,6 @@ __attribute__((format(printf, 4, 5))) static int fail_at(struct image_error *err
 	return -EINVAL;
 }
 
-#define fail(p, ...) fail_at((p)->err, (p)->rec->offset, (p)->rec->type, __VA_ARGS__)
-
 /* --- objrefs -------------------------------------------------------------------- */
 
 static const char *kind_name(uint32_t kind)
@@ -106,7 +55,7 @@ static const char *kind_name(uint32_t kind)
 	return obj_kind_name((enum obj_kind)kind);
 }
 
-static int def_obj(struct parser *p, uint32_t objref, enum obj_kind kind)
+int def_obj(struct parser *p, uint32_t objref, enum obj_kind kind)
 {
 	struct image *img = p->img;
 
@@ -126,8 +75,12 @@ static int def_obj(struct parser *p, uint32_t objref, enum obj_kind kind)
 }
 
 /* A reference: 0 is accepted only when OPTIONAL. */
-static int ref_obj(struct parser *p, uint32_t objref, enum obj_kind kind, bool optional,
-		   const char *field)
+uint32_t obj_rec_type(const struct parser *p, uint32_t objref)
+{
+	return p->img->recs[p->img->objs[objref].rec].type;
+}
+
+int ref_obj(struct parser *p, uint32_t objref, enum obj_kind kind, bool optional, const char *field)
 {
 	uint32_t have;
 
@@ -147,7 +100,7 @@ static int ref_obj(struct parser *p, uint32_t objref, enum obj_kind kind, bool o
 	return 0;
 }
 
-static bool all_zero(const void *buf, size_t len)
+bool all_zero(const void *buf, size_t len)
 {
 	const unsigned char *c = buf;
 
@@ -167,7 +120,7 @@ static int check_cstr(struct parser *p, const char *s, size_t size, const char *
 
 /* --- tasks ---------------------------------------------------------------------- */
 
-static int check_pid(struct parser *p, int32_t pid, bool zero_ok, const char *field)
+int check_pid(struct parser *p, int32_t pid, bool zero_ok, const char *field)
 {
 	if ((pid == 0 && zero_ok) || (pid > 0 && pid < CRYO_PID_MAX))
 		return 0;
@@ -229,7 +182,7 @@ static int check_task_objs(struct parser *p, const void *payload)
 }
 
 /* A record of a live task's own state: names its task, at most once per task. */
-static int task_state_once(struct parser *p, uint32_t task_objref, uint32_t bit)
+int task_state_once(struct parser *p, uint32_t task_objref, uint32_t bit)
 {
 	struct obj_state *s;
 	int ret = ref_obj(p, task_objref, OBJ_TASK, false, "task");
@@ -333,7 +286,7 @@ static int check_rlimits(struct parser *p, const void *payload)
 	return 0;
 }
 
-static int check_path(struct parser *p, const char *path, uint32_t len, const char *what)
+int check_path(struct parser *p, const char *path, uint32_t len, const char *what)
 {
 	if (len < 2 || len > CRYO_PATH_MAX || path[0] != '/' || strnlen(path, len) != len - 1)
 		return fail(p, "%s is not an absolute NUL-terminated path", what);
@@ -425,6 +378,14 @@ static int check_range(struct parser *p, uint64_t start, uint64_t end, const cha
 	return 0;
 }
 
+/* The executable and mapped files are files by path (REC_FILE), never ttys. */
+static int check_plain_file(struct parser *p, uint32_t objref, const char *field)
+{
+	if (objref && obj_rec_type(p, objref) != REC_FILE)
+		return fail(p, "%s: objref %u is not a file by path", field, objref);
+	return 0;
+}
+
 static int check_mm(struct parser *p, const void *payload)
 {
 	const struct rec_mm *m = payload;
@@ -432,6 +393,7 @@ static int check_mm(struct parser *p, const void *payload)
 
 	if ((ret = def_obj(p, m->objref, OBJ_MM)) ||
 	    (ret = ref_obj(p, m->exe_file_objref, OBJ_FILE, true, "exe file")) ||
+	    (ret = check_plain_file(p, m->exe_file_objref, "exe file")) ||
 	    (ret = check_range(p, m->start_code, m->end_code, "code")) ||
 	    (ret = check_range(p, m->start_data, m->end_data, "data")) ||
 	    (ret = check_range(p, m->start_brk, m->brk, "brk")) ||
@@ -474,7 +436,8 @@ static int check_vma(struct parser *p, const void *payload)
 	int ret;
 
 	if ((ret = ref_obj(p, v->mm_objref, OBJ_MM, false, "mm")) ||
-	    (ret = ref_obj(p, v->file_objref, OBJ_FILE, true, "file")))
+	    (ret = ref_obj(p, v->file_objref, OBJ_FILE, true, "file")) ||
+	    (ret = check_plain_file(p, v->file_objref, "file")))
 		return ret;
 	if (v->kind == 0 || v->kind > VMA_KIND_MAX)
 		return fail(p, "unknown vma kind %u", v->kind);
@@ -661,6 +624,13 @@ static const struct rec_rule rules[] = {
 	  check_posix_timer },
 	{ REC_TASK_REGS, "regs", sizeof(struct rec_task_regs), false, check_task_regs },
 	{ REC_TASK_XSTATE, "xstate", sizeof(struct rec_task_xstate), true, check_task_xstate },
+	{ REC_DEVPTS, "devpts", sizeof(struct rec_devpts), true, check_devpts },
+	{ REC_TTY_MASTER, "tty_master", sizeof(struct rec_tty_master), false, check_tty_master },
+	{ REC_TTY_SLAVE, "tty_slave", sizeof(struct rec_tty_slave), false, check_tty_slave },
+	{ REC_TTY_FILE, "tty_file", sizeof(struct rec_tty_file), false, check_tty_file },
+	{ REC_TTY_INPUT, "tty_input", sizeof(struct rec_tty_input), true, check_tty_input },
+	{ REC_TTY_OUTPUT, "tty_output", sizeof(struct rec_tty_output), true, check_tty_output },
+	{ REC_TTY_CTTY, "ctty", sizeof(struct rec_tty_ctty), false, check_tty_ctty },
 	{ REC_MM, "mm", sizeof(struct rec_mm), true, check_mm },
 	{ REC_VMA, "vma", sizeof(struct rec_vma), false, check_vma },
 	{ REC_PAGES, "pages", sizeof(struct rec_pages), true, check_pages },
@@ -915,7 +885,8 @@ static int check_semantics(struct parser *p)
 		if ((ret = find_rule(p->rec->type)->check(p, p->rec->payload)))
 			return ret;
 	}
-	return check_end(p);
+	ret = check_end(p);
+	return ret ? ret : check_tty_end(p);
 }
 
 int image_pages_check(const struct image *img, const struct image_record *rec,
@@ -949,6 +920,7 @@ static int check_all_pages(struct parser *p)
 
 static void free_state(struct parser *p)
 {
+	free_tty_state(p);
 	if (!p->state)
 		return;
 	for (size_t i = 0; i <= p->img->nr_recs; i++)

@@ -48,10 +48,9 @@ static void emit_hex(struct emitter *e, const char *key, uint64_t v)
 	fprintf(e->out, e->json ? "%llu" : "%#llx", (unsigned long long)v);
 }
 
-static void emit_str(struct emitter *e, const char *key, const char *s, size_t max)
+/* LEN bytes, every one shown: NULs and controls escaped. */
+static void emit_bytes(struct emitter *e, const char *key, const char *s, size_t len)
 {
-	size_t len = strnlen(s, max);
-
 	emit_key(e, key);
 	fputc('"', e->out);
 	for (size_t i = 0; i < len; i++) {
@@ -65,6 +64,11 @@ static void emit_str(struct emitter *e, const char *key, const char *s, size_t m
 			fputc(c, e->out);
 	}
 	fputc('"', e->out);
+}
+
+static void emit_str(struct emitter *e, const char *key, const char *s, size_t max)
+{
+	emit_bytes(e, key, s, max == SIZE_MAX ? strlen(s) : strnlen(s, max));
 }
 
 static void emit_u64_array(struct emitter *e, const char *key, const uint64_t *v, size_t n,
@@ -396,6 +400,118 @@ static void show_posix_timer(struct emitter *e, const struct image_record *r)
 	emit_i64(e, "overrun", t->overrun);
 }
 
+static void show_devpts(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_devpts *d = r->payload;
+
+	emit_u64(e, "objref", d->objref);
+	emit_u64(e, "dev_major", d->dev_major);
+	emit_u64(e, "dev_minor", d->dev_minor);
+	emit_hex(e, "flags", d->flags);
+	emit_u64(e, "uid", d->uid);
+	emit_u64(e, "gid", d->gid);
+	emit_hex(e, "mode", d->mode);
+	emit_hex(e, "ptmxmode", d->ptmxmode);
+	emit_u64(e, "max", d->max);
+	emit_str(e, "path", (const char *)(d + 1), d->path_len);
+}
+
+static void show_tty_master(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_tty_master *m = r->payload;
+
+	emit_u64(e, "objref", m->objref);
+	emit_u64(e, "file", m->file_objref);
+	emit_u64(e, "devpts", m->devpts_objref);
+	emit_u64(e, "index", m->index);
+	emit_hex(e, "file_flags", m->file_flags);
+	emit_hex(e, "flags", m->flags);
+	emit_hex(e, "pktstatus", m->pktstatus);
+}
+
+static void emit_termios(struct emitter *e, const char *prefix, const struct rec_termios *t)
+{
+	char key[32];
+	uint64_t cc[CRYO_NCCS];
+
+	for (int i = 0; i < CRYO_NCCS; i++)
+		cc[i] = t->c_cc[i];
+	snprintf(key, sizeof(key), "%s_flags", prefix);
+	emit_u64_array(
+	    e, key, (const uint64_t[4]){ t->c_iflag, t->c_oflag, t->c_cflag, t->c_lflag }, 4, true);
+	snprintf(key, sizeof(key), "%s_cc", prefix);
+	emit_u64_array(e, key, cc, CRYO_NCCS, true);
+}
+
+static void show_tty_slave(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_tty_slave *s = r->payload;
+	struct rec_termios t;
+
+	emit_u64(e, "objref", s->objref);
+	emit_u64(e, "master", s->master_objref);
+	emit_u64(e, "devpts", s->devpts_objref);
+	emit_u64(e, "index", s->index);
+	emit_hex(e, "flags", s->flags);
+	emit_u64(e, "stopped", s->stopped);
+	emit_i64(e, "sid", s->sid);
+	emit_i64(e, "fg_pgid", s->fg_pgid);
+	emit_u64(e, "uid", s->uid);
+	emit_u64(e, "gid", s->gid);
+	emit_hex(e, "mode", s->mode);
+	memcpy(&t, &s->termios, sizeof(t));
+	emit_termios(e, "termios", &t);
+	emit_u64(e, "ispeed", s->termios.c_ispeed);
+	emit_u64(e, "ospeed", s->termios.c_ospeed);
+	emit_termios(e, "locked", &s->locked);
+	emit_u64_array(e, "winsize",
+		       (const uint64_t[4]){ s->ws_row, s->ws_col, s->ws_xpixel, s->ws_ypixel }, 4,
+		       false);
+}
+
+static void show_tty_file(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_tty_file *f = r->payload;
+
+	emit_u64(e, "objref", f->objref);
+	emit_u64(e, "tty", f->tty_objref);
+	emit_hex(e, "flags", f->flags);
+	emit_hex(e, "how", f->how);
+}
+
+static void show_tty_input(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_tty_input *in = r->payload;
+	const struct rec_tty_seg *segs = (const void *)(in + 1);
+	const char *data = (const char *)(segs + in->nr_segs);
+
+	emit_u64(e, "tty", in->tty_objref);
+	emit_u64(e, "nr_segs", in->nr_segs);
+	for (uint32_t i = 0; i < in->nr_segs; i++) {
+		char key[24];
+
+		snprintf(key, sizeof(key), "seg%u_end%u", i, segs[i].end);
+		emit_bytes(e, key, data, segs[i].len);
+		data += segs[i].len;
+	}
+}
+
+static void show_tty_output(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_tty_output *out = r->payload;
+
+	emit_u64(e, "tty", out->tty_objref);
+	emit_bytes(e, "data", (const char *)(out + 1), out->data_len);
+}
+
+static void show_tty_ctty(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_tty_ctty *c = r->payload;
+
+	emit_u64(e, "task", c->task_objref);
+	emit_u64(e, "tty", c->tty_objref);
+}
+
 static const struct {
 	uint32_t type;
 	void (*show)(struct emitter *e, const struct image_record *r);
@@ -417,6 +533,13 @@ static const struct {
 	{ REC_FS, show_fs },
 	{ REC_TASK_REGS, show_regs },
 	{ REC_TASK_XSTATE, show_xstate },
+	{ REC_DEVPTS, show_devpts },
+	{ REC_TTY_MASTER, show_tty_master },
+	{ REC_TTY_SLAVE, show_tty_slave },
+	{ REC_TTY_FILE, show_tty_file },
+	{ REC_TTY_INPUT, show_tty_input },
+	{ REC_TTY_OUTPUT, show_tty_output },
+	{ REC_TTY_CTTY, show_tty_ctty },
 	{ REC_POSIX_TIMER, show_posix_timer },
 };
 

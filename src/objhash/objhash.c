@@ -334,7 +334,8 @@ const char *obj_kind_name(enum obj_kind kind)
 	/* A kind added to enum obj_kind without a name here prints as "?". */
 	static const char *const names[OBJ_KIND_COUNT] = {
 		[OBJ_NONE] = "none", [OBJ_TASK] = "task",	[OBJ_MM] = "mm",
-		[OBJ_FILE] = "file", [OBJ_FDTABLE] = "fdtable",
+		[OBJ_FILE] = "file", [OBJ_FDTABLE] = "fdtable", [OBJ_DEVPTS] = "devpts",
+		[OBJ_TTY] = "tty",
 	};
 
 	if ((unsigned int)kind >= OBJ_KIND_COUNT || !names[kind])

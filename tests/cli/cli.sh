@@ -77,6 +77,19 @@ if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>); exit(@{$d->{recor
 else
 	not_ok "show --json is JSON with every record"
 fi
+# terminal records: decoded, JSON too; restart refuses them until ptys are restored
+expect 0 "show an image with a pty pair" -- "$CRYO" show "$CORPUS/tty-pair"
+for t in devpts tty_master tty_slave tty_file tty_input tty_output ctty; do
+	grep -qE "^ +[0-9]+  $t " "$tmp/out" && ok "show prints a $t record" || not_ok "show prints a $t record"
+done
+grep -q 'seg1_end0="c\\x00d"' "$tmp/out" && ok "show prints queued input byte for byte" ||
+	not_ok "show prints queued input byte for byte"
+expect 0 "show --json of the pty image" -- "$CRYO" show --json "$CORPUS/tty-pair"
+perl -MJSON::PP -e 'local $/; decode_json(<STDIN>)' <"$tmp/out" && ok "its JSON parses" ||
+	not_ok "its JSON parses"
+expect 1 "restart refuses terminals for now" -- "$CRYO" restart "$CORPUS/tty-pair"
+one_error_line "restart of a pty image" "holds terminals .*not supported yet"
+
 # a real checkpoint image (tests/fuzz/corpus/real-loop): every record type it holds decodes to JSON
 expect 0 "show --json of a real checkpoint image" -- "$CRYO" show --json "$CORPUS/real-loop"
 if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);

@@ -48,6 +48,9 @@ int main(int argc, char **argv)
 	ib_end(&b);
 	save(dir, "one-file", b.buf, b.len);
 	ib_free(&b);
+	ib_tty_image(&b, NULL);
+	save(dir, "tty-pair", b.buf, b.len);
+	ib_free(&b);
 	save(dir, "not-an-image", (const unsigned char *)"hello, world\n", 13);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef CRYO_TESTS_IMAGE_BUILDER_H
 #define CRYO_TESTS_IMAGE_BUILDER_H
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -213,6 +214,162 @@ static inline int ib_valid_image(struct ib *b)
 	image_write_pages(&b->w, &pg2, run2, pages + 2 * 4096);
 	ib_rec(b, REC_TASK_OBJS, &objs, sizeof(objs));
 	ib_task_state(b, 1);
+	return ib_end(b);
+}
+
+/*
+ * Terminal records for ib_tty_image(): a devpts instance, a pty pair whose
+ * master file and one slave file sit in the root's fd table, queued data
+ * both ways, the root's controlling terminal. Tests change them in EDIT.
+ */
+struct ib_tty {
+	struct rec_devpts devpts;
+	struct rec_tty_master master;
+	struct rec_tty_slave slave;
+	struct rec_tty_file file;
+	struct rec_tty_input input;
+	struct rec_tty_seg segs[2];
+	char input_data[6];
+	struct rec_tty_output output;
+	char output_data[5];
+	struct rec_tty_ctty ctty;
+	int write_ctty, slave_first;
+	int bad_nccs;	 /* the header says NCCS 18 */
+	int second_pair; /* another pair at the same index of the same instance */
+	int member_ctty; /* a second task of the session holds the tty, the leader not */
+};
+
+/*
+ * Objrefs: 1 root task (pid 100, session 100), 2 devpts, 3 master tty,
+ * 4 master file, 5 slave tty, 6 slave file, 7 fdtable, 8 mm.
+ */
+static inline int ib_tty_image(struct ib *b, void (*edit)(struct ib_tty *t))
+{
+	struct rec_task root = { .objref = 1,
+				 .pid = 100,
+				 .tgid = 100,
+				 .pgid = 100,
+				 .sid = 100,
+				 .state = TASK_ALIVE,
+				 .comm = "term" };
+	struct rec_fdtable fdt = { .objref = 7, .nr_fds = 2 };
+	struct rec_fd fd0 = { .fdt_objref = 7, .file_objref = 6, .fd = 0 };
+	struct rec_fd fd3 = { .fdt_objref = 7, .file_objref = 4, .fd = 3 };
+	struct rec_mm mm = { .objref = 8 };
+	struct rec_task_objs objs = { .task_objref = 1, .mm_objref = 8, .fdt_objref = 7 };
+	struct ib_tty t = {
+		.devpts = { .objref = 2,
+			    .dev_major = 0,
+			    .dev_minor = 25,
+			    .flags = DEVPTS_DEFAULT,
+			    .mode = 0620,
+			    .ptmxmode = 0666,
+			    .max = CRYO_PTY_INDEX_MAX,
+			    .path_len = 9 },
+		.master = { .objref = 3,
+			    .file_objref = 4,
+			    .devpts_objref = 2,
+			    .index = 7,
+			    .file_flags = O_RDWR,
+			    .flags = TTYM_PACKET,
+			    .pktstatus = TTY_PKT_START },
+		.slave = { .objref = 5,
+			   .master_objref = 3,
+			   .devpts_objref = 2,
+			   .index = 7,
+			   .flags = TTYS_OPENED | TTYS_EXCL,
+			   .sid = 100,
+			   .fg_pgid = 100,
+			   .uid = 0,
+			   .gid = 5,
+			   .mode = 0620,
+			   .termios = { .c_iflag = 0x500,
+					.c_oflag = 0x5,
+					.c_cflag = 0xbf,
+					.c_lflag = 0x8a3b,
+					.c_cc = { 3, 28, 127, 21, 4 },
+					.c_ispeed = 38400,
+					.c_ospeed = 38400 },
+			   .locked = { .c_lflag = 0x2 },
+			   .ws_row = 24,
+			   .ws_col = 80,
+			   .ws_xpixel = 640,
+			   .ws_ypixel = 480 },
+		.file = { .objref = 6, .tty_objref = 5, .flags = O_RDWR },
+		.input = { .tty_objref = 5, .nr_segs = 2, .data_len = 6 },
+		.segs = { { 3, TTY_SEG_LINE }, { 3, TTY_SEG_PARTIAL } },
+		.input_data = { 'a', 'b', '\n', 'c', 0, 'd' },
+		.output = { .tty_objref = 3, .data_len = 5 },
+		.output_data = { 'o', 'u', 't', '\r', '\n' },
+		.ctty = { .task_objref = 1, .tty_objref = 5 },
+		.write_ctty = 1,
+	};
+	unsigned char in[sizeof(t.segs) + sizeof(t.input_data)];
+
+	if (edit)
+		edit(&t);
+	memcpy(in, t.segs, sizeof(t.segs));
+	memcpy(in + sizeof(t.segs), t.input_data, sizeof(t.input_data));
+	if (t.bad_nccs) {
+		struct rec_header hdr;
+
+		image_header_init(&hdr);
+		hdr.page_size = 4096;
+		hdr.xstate_size = 64;
+		hdr.nccs = 18;
+		ib_begin_hdr(b, &hdr);
+	} else {
+		ib_begin(b);
+	}
+	ib_rec(b, REC_TASK, &root, sizeof(root));
+	if (t.member_ctty) {
+		struct rec_task member = root;
+
+		member.objref = 9;
+		member.pid = 101;
+		member.tgid = 101;
+		member.ppid = 100;
+		ib_rec(b, REC_TASK, &member, sizeof(member));
+	}
+	image_write_rec(&b->w, REC_DEVPTS, &t.devpts, sizeof(t.devpts), "/dev/pts", 9);
+	if (t.slave_first)
+		ib_rec(b, REC_TTY_SLAVE, &t.slave, sizeof(t.slave));
+	ib_rec(b, REC_TTY_MASTER, &t.master, sizeof(t.master));
+	if (!t.slave_first)
+		ib_rec(b, REC_TTY_SLAVE, &t.slave, sizeof(t.slave));
+	if (t.second_pair) {
+		struct rec_tty_master m2 = t.master;
+		struct rec_tty_slave s2 = t.slave;
+
+		m2.objref = 10;
+		m2.file_objref = 11;
+		s2.objref = 12;
+		s2.master_objref = 10;
+		s2.flags &= ~TTYS_OPENED;
+		s2.sid = s2.fg_pgid = 0;
+		ib_rec(b, REC_TTY_MASTER, &m2, sizeof(m2));
+		ib_rec(b, REC_TTY_SLAVE, &s2, sizeof(s2));
+	}
+	ib_rec(b, REC_TTY_FILE, &t.file, sizeof(t.file));
+	image_write_rec(&b->w, REC_TTY_INPUT, &t.input, sizeof(t.input), in, sizeof(in));
+	image_write_rec(&b->w, REC_TTY_OUTPUT, &t.output, sizeof(t.output), t.output_data,
+			sizeof(t.output_data));
+	ib_rec(b, REC_FDTABLE, &fdt, sizeof(fdt));
+	ib_rec(b, REC_FD, &fd0, sizeof(fd0));
+	ib_rec(b, REC_FD, &fd3, sizeof(fd3));
+	ib_rec(b, REC_MM, &mm, sizeof(mm));
+	ib_rec(b, REC_TASK_OBJS, &objs, sizeof(objs));
+	ib_task_state(b, 1);
+	if (t.member_ctty) {
+		struct rec_task_objs mobjs = { .task_objref = 9, .mm_objref = 8, .fdt_objref = 7 };
+		struct rec_tty_ctty c = { .task_objref = 9, .tty_objref = 5 };
+
+		ib_rec(b, REC_TASK_OBJS, &mobjs, sizeof(mobjs));
+		ib_task_state(b, 9);
+		ib_rec(b, REC_TTY_CTTY, &c, sizeof(c));
+	}
+	if (t.write_ctty)
+		ib_rec(b, REC_TTY_CTTY, &t.ctty, sizeof(t.ctty));
 	return ib_end(b);
 }
 

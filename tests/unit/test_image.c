@@ -622,6 +622,171 @@ static void test_task_state_rejects(void)
 	ib_free(&b);
 }
 
+/* --- terminals ------------------------------------------------------------------- */
+
+static void tty_slave_first(struct ib_tty *t)
+{
+	t->slave_first = 1;
+}
+
+static void tty_index_mismatch(struct ib_tty *t)
+{
+	t->slave.index = 8;
+}
+
+static void tty_slave_of_nothing(struct ib_tty *t)
+{
+	t->slave.master_objref = 0;
+}
+
+static void tty_external_with_master(struct ib_tty *t)
+{
+	t->slave.flags |= TTYS_EXTERNAL;
+}
+
+static void tty_file_of_master(struct ib_tty *t)
+{
+	t->file.tty_objref = 3;
+}
+
+static void tty_segs_sum(struct ib_tty *t)
+{
+	t->segs[0].len = 2;
+}
+
+static void tty_partial_first(struct ib_tty *t)
+{
+	t->segs[0].end = TTY_SEG_PARTIAL;
+	t->segs[1].end = TTY_SEG_LINE;
+}
+
+static void tty_raw_two_segs(struct ib_tty *t)
+{
+	t->slave.termios.c_lflag &= ~0x2u; /* ICANON off */
+	t->slave.locked.c_lflag = 0;
+}
+
+static void tty_output_len(struct ib_tty *t)
+{
+	t->output.data_len = 4;
+}
+
+static void tty_ctty_other_session(struct ib_tty *t)
+{
+	t->slave.sid = 101;
+	t->slave.fg_pgid = 101;
+}
+
+static void tty_parity(struct ib_tty *t)
+{
+	t->slave.termios.c_cflag |= 0x100; /* PARENB */
+}
+
+static void tty_pkt_without_packet(struct ib_tty *t)
+{
+	t->master.flags = 0;
+}
+
+static void tty_not_opened(struct ib_tty *t)
+{
+	t->slave.flags &= ~TTYS_OPENED;
+}
+
+static void tty_index_beyond_max(struct ib_tty *t)
+{
+	t->devpts.max = 4;
+}
+
+static void tty_fg_without_session(struct ib_tty *t)
+{
+	t->slave.sid = 0;
+	t->write_ctty = 0;
+}
+
+static void tty_relative_mount(struct ib_tty *t)
+{
+	t->devpts.path_len = 8; /* cuts the NUL off "/dev/pts" */
+}
+
+static void tty_bad_nccs(struct ib_tty *t)
+{
+	t->bad_nccs = 1;
+}
+
+static void tty_second_pair(struct ib_tty *t)
+{
+	t->second_pair = 1;
+}
+
+static void tty_member_only(struct ib_tty *t)
+{
+	t->member_ctty = 1;
+	t->write_ctty = 0;
+}
+
+static void tty_member_and_leader(struct ib_tty *t)
+{
+	t->member_ctty = 1;
+}
+
+static void test_tty_records(void)
+{
+	static const struct {
+		void (*edit)(struct ib_tty *t);
+		uint32_t type;
+		const char *why;
+	} cases[] = {
+		{ tty_slave_first, REC_TTY_SLAVE, "used before it is defined" },
+		{ tty_index_mismatch, REC_TTY_SLAVE, "not in its master's instance at its index" },
+		{ tty_slave_of_nothing, REC_TTY_SLAVE, "objref missing (0)" },
+		{ tty_external_with_master, REC_TTY_SLAVE, "names a master it cannot have" },
+		{ tty_file_of_master, REC_TTY_FILE, "tty objref 3 is not a slave" },
+		{ tty_segs_sum, REC_TTY_INPUT, "input segments hold 5 bytes, the record 6" },
+		{ tty_partial_first, REC_TTY_INPUT, "a partial line before others" },
+		{ tty_raw_two_segs, REC_TTY_INPUT, "non-canonical tty must be one plain segment" },
+		{ tty_output_len, REC_TTY_OUTPUT, "do not fit the record" },
+		{ tty_ctty_other_session, REC_TTY_CTTY, "controls session 101, not its 100" },
+		{ tty_parity, REC_TTY_SLAVE, "c_cflag" },
+		{ tty_pkt_without_packet, REC_TTY_MASTER, "without packet mode" },
+		{ tty_not_opened, REC_TTY_SLAVE, "opened flag disagrees" },
+		{ tty_index_beyond_max, REC_TTY_MASTER, "beyond its instance's 4" },
+		{ tty_fg_without_session, REC_TTY_SLAVE, "foreground group without a session" },
+		{ tty_relative_mount, REC_DEVPTS, "does not fit the record" },
+		{ tty_bad_nccs, REC_HEADER, "need NCCS 19" },
+		{ tty_second_pair, REC_TTY_MASTER, "a second master at index 7" },
+		{ tty_member_only, REC_TTY_CTTY,
+		  "session leader pid 100 lacks the controlling tty" },
+	};
+	struct image_error err;
+	struct image *img = NULL;
+	struct ib b;
+
+	check_int(ib_tty_image(&b, NULL), ==, 0);
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	if (img) {
+		const struct image_record *s = image_obj_record(img, 5, OBJ_TTY);
+
+		check(s && s->type == REC_TTY_SLAVE &&
+		      ((const struct rec_tty_slave *)s->payload)->ws_xpixel == 640);
+		check(image_obj_record(img, 4, OBJ_FILE) != NULL); /* the master's file */
+	}
+	image_free(img);
+	ib_free(&b);
+	/* two tasks of the session, both holding the tty: fine */
+	ib_tty_image(&b, tty_member_and_leader);
+	img = NULL;
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	image_free(img);
+	ib_free(&b);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ib_tty_image(&b, cases[i].edit);
+		expect_reject(&b, cases[i].type, cases[i].why, cases[i].why);
+		ib_free(&b);
+	}
+}
+
 /* The writer puts the image at its final name only when finished. */
 static void test_writer_path(void)
 {
@@ -663,6 +828,7 @@ int main(void)
 	test_objref_rejects();
 	test_semantic_rejects();
 	test_task_state_rejects();
+	test_tty_records();
 	test_writer_path();
 	return tap_done();
 }
