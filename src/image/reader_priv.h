@@ -34,9 +34,9 @@ struct obj_state {
 	int32_t last_timer;
 	/* tty: its flags, and what the image said of it so far */
 	uint32_t tty_flags;
-	bool paired;       /* master: its slave came; slave: it has a master */
-	bool has_file;     /* slave: a REC_TTY_FILE names it */
-	bool input_ended;  /* slave: its input queue ended with a partial line */
+	bool paired;	  /* master: its slave came; slave: it has a master */
+	bool has_file;	  /* slave: a REC_TTY_FILE names it */
+	bool input_ended; /* slave: its input queue ended with a partial line */
 };
 
 /* What the terminal checks collect to judge at the end (reader_tty.c). */
@@ -46,10 +46,10 @@ struct tty_pair_key {
 };
 
 struct tty_state {
-	bool seen;                     /* the image holds terminal records */
-	struct tty_pair_key *devs;     /* (dev_major:dev_minor) of each devpts */
-	struct tty_pair_key *indexes;  /* (devpts objref, index) of each master */
-	struct tty_pair_key *cttys;    /* (task objref, slave tty objref) */
+	bool seen;		      /* the image holds terminal records */
+	struct tty_pair_key *devs;    /* (dev_major:dev_minor) of each devpts */
+	struct tty_pair_key *indexes; /* (devpts objref, index) of each master */
+	struct tty_pair_key *cttys;   /* (task objref, slave tty objref) */
 	size_t nr_devs, nr_indexes, nr_cttys;
 };
 
@@ -84,7 +84,7 @@ struct parser {
 };
 
 int fail_at(struct image_error *err, uint64_t offset, uint32_t type, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 #define fail(p, ...) fail_at((p)->err, (p)->rec->offset, (p)->rec->type, __VA_ARGS__)
 
 /* objref rules: defined once, before use, of the kind the field expects. */

@@ -21,7 +21,7 @@
 #define TTY_CFLAG_MASK 0xf00f1fffu
 #define TTY_LFLAG_MASK 0x1dfffu
 #define TTY_CSIZE      0x30u
-#define TTY_CS8        0x30u
+#define TTY_CS8	       0x30u
 #define TTY_CREAD      0x80u
 #define TTY_PARENB     0x100u
 #define TTY_ICANON     0x2u
@@ -92,8 +92,8 @@ int check_devpts(struct parser *p, const void *payload)
 	if (d->mode > 07777 || d->ptmxmode > 07777 || !d->max || d->max > CRYO_PTY_INDEX_MAX)
 		return fail(p, "devpts objref %u: mode, ptmxmode or max out of range", d->objref);
 	if (d->path_len != p->rec->len - sizeof(*d))
-		return fail(p, "devpts objref %u: path length %u does not fit the record", d->objref,
-			    d->path_len);
+		return fail(p, "devpts objref %u: path length %u does not fit the record",
+			    d->objref, d->path_len);
 	if ((ret = check_path(p, (const char *)(d + 1), d->path_len, "mount point")))
 		return ret;
 	return add_key(&p->tty.devs, &p->tty.nr_devs, d->dev_major, d->dev_minor, p->rec->offset);
@@ -119,7 +119,8 @@ int check_tty_master(struct parser *p, const void *payload)
 	int ret;
 
 	p->tty.seen = true;
-	if ((ret = def_obj(p, m->objref, OBJ_TTY)) || (ret = def_obj(p, m->file_objref, OBJ_FILE)) ||
+	if ((ret = def_obj(p, m->objref, OBJ_TTY)) ||
+	    (ret = def_obj(p, m->file_objref, OBJ_FILE)) ||
 	    (ret = ref_obj(p, m->devpts_objref, OBJ_DEVPTS, false, "devpts")))
 		return ret;
 	d = image_obj_record(p->img, m->devpts_objref, OBJ_DEVPTS)->payload;
@@ -156,12 +157,13 @@ static int check_slave_master(struct parser *p, const struct rec_tty_slave *s)
 		return fail(p, "slave tty objref %u: both external and without master", s->objref);
 	if (s->flags & (TTYS_EXTERNAL | TTYS_MASTER_GONE)) {
 		if (s->master_objref)
-			return fail(p, "slave tty objref %u: names a master it cannot have", s->objref);
+			return fail(p, "slave tty objref %u: names a master it cannot have",
+				    s->objref);
 		if ((s->flags & TTYS_MASTER_GONE) && !s->devpts_objref)
-			return fail(p, "slave tty objref %u: without master nor instance", s->objref);
-		return s->devpts_objref
-			       ? ref_obj(p, s->devpts_objref, OBJ_DEVPTS, false, "devpts")
-			       : 0;
+			return fail(p, "slave tty objref %u: without master nor instance",
+				    s->objref);
+		return s->devpts_objref ? ref_obj(p, s->devpts_objref, OBJ_DEVPTS, false, "devpts")
+					: 0;
 	}
 	if ((ret = ref_tty(p, s->master_objref, REC_TTY_MASTER, "master")))
 		return ret;
@@ -185,7 +187,8 @@ int check_tty_slave(struct parser *p, const void *payload)
 	p->tty.seen = true;
 	if ((ret = def_obj(p, s->objref, OBJ_TTY)))
 		return ret;
-	if (s->flags & ~TTYS_FLAGS || s->stopped > TTY_STOPPED_TCOOFF || s->index >= CRYO_PTY_INDEX_MAX)
+	if (s->flags & ~TTYS_FLAGS || s->stopped > TTY_STOPPED_TCOOFF ||
+	    s->index >= CRYO_PTY_INDEX_MAX)
 		return fail(p, "slave tty objref %u: unknown flags %#x, stop state or index",
 			    s->objref, s->flags);
 	if ((ret = check_slave_master(p, s)) || (ret = check_pid(p, s->sid, true, "session")) ||
@@ -197,9 +200,9 @@ int check_tty_slave(struct parser *p, const void *payload)
 	if (s->mode > 07777 || s->uid == UINT32_MAX || s->gid == UINT32_MAX || s->ldisc)
 		return fail(p, "slave tty objref %u: node owner or mode, or line discipline",
 			    s->objref);
-	if ((ret = check_termios_flags(p, s->termios.c_iflag, s->termios.c_oflag,
-				       s->termios.c_cflag, s->termios.c_lflag, s->termios.c_line,
-				       "termios")) ||
+	if ((ret =
+		 check_termios_flags(p, s->termios.c_iflag, s->termios.c_oflag, s->termios.c_cflag,
+				     s->termios.c_lflag, s->termios.c_line, "termios")) ||
 	    (ret = check_termios_flags(p, s->locked.c_iflag, s->locked.c_oflag, s->locked.c_cflag,
 				       s->locked.c_lflag, s->locked.c_line, "locked termios")))
 		return ret;
@@ -269,7 +272,7 @@ int check_tty_input(struct parser *p, const void *payload)
 	if (in->pad || in->data_len > CRYO_TTY_QUEUE_MAX ||
 	    in->nr_segs > (p->rec->len - sizeof(*in)) / sizeof(struct rec_tty_seg) ||
 	    sizeof(*in) + (uint64_t)in->nr_segs * sizeof(struct rec_tty_seg) + in->data_len !=
-		    p->rec->len)
+		p->rec->len)
 		return fail(p, "tty objref %u: %u segments and %u bytes do not fit the record",
 			    in->tty_objref, in->nr_segs, in->data_len);
 	if (st->input_ended)
@@ -309,7 +312,8 @@ int check_tty_ctty(struct parser *p, const void *payload)
 	s = image_obj_record(p->img, c->tty_objref, OBJ_TTY)->payload;
 	t = image_obj_record(p->img, c->task_objref, OBJ_TASK)->payload;
 	if (!s->sid || s->sid != t->sid)
-		return fail(p, "task objref %u: its controlling tty controls session %d, not its %d",
+		return fail(p,
+			    "task objref %u: its controlling tty controls session %d, not its %d",
 			    c->task_objref, s->sid, t->sid);
 	return add_key(&p->tty.cttys, &p->tty.nr_cttys, c->task_objref, c->tty_objref,
 		       p->rec->offset);
@@ -327,18 +331,19 @@ static int check_pairs(struct parser *p)
 		if (img->objs[ref].kind != OBJ_TTY)
 			continue;
 		if (r->type == REC_TTY_MASTER && !st->paired)
-			return fail_at(p->err, r->offset, r->type, "master tty objref %u has no slave",
-				       ref);
+			return fail_at(p->err, r->offset, r->type,
+				       "master tty objref %u has no slave", ref);
 		if (r->type == REC_TTY_SLAVE) {
 			const struct rec_tty_slave *s = r->payload;
 			bool closed = s->master_objref &&
 				      (p->state[s->master_objref].tty_flags & TTYM_SLAVE_CLOSED);
 
 			if (!(s->flags & TTYS_OPENED) != !(st->has_file || closed))
-				return fail_at(p->err, r->offset, r->type,
-					       "slave tty objref %u: opened flag disagrees with its "
-					       "files",
-					       ref);
+				return fail_at(
+				    p->err, r->offset, r->type,
+				    "slave tty objref %u: opened flag disagrees with its "
+				    "files",
+				    ref);
 		}
 	}
 	return 0;
@@ -363,16 +368,17 @@ static int check_leaders(struct parser *p)
 
 	for (uint32_t ref = 1; ref < img->nr_objs && !ret; ref++)
 		if (img->objs[ref].kind == OBJ_TASK && p->state[ref].alive)
-			ret = add_key(&leaders, &nr,
-				      (uint64_t)((const struct rec_task *)img->recs[img->objs[ref].rec]
-							 .payload)
-					      ->pid,
-				      ref, 0);
+			ret = add_key(
+			    &leaders, &nr,
+			    (uint64_t)((const struct rec_task *)img->recs[img->objs[ref].rec]
+					   .payload)
+				->pid,
+			    ref, 0);
 	qsort(leaders, nr, sizeof(*leaders), cmp_pair);
 	for (size_t i = 0; i < p->tty.nr_cttys && !ret; i++) {
 		const struct tty_pair_key *c = &p->tty.cttys[i], *leader;
 		const struct rec_tty_slave *s =
-			image_obj_record(img, (uint32_t)c->b, OBJ_TTY)->payload;
+		    image_obj_record(img, (uint32_t)c->b, OBJ_TTY)->payload;
 		struct tty_pair_key want = { (uint64_t)s->sid, 0, 0 };
 
 		/* pids are unique among live tasks: at most one entry has this pid */
@@ -392,9 +398,10 @@ static int check_leaders(struct parser *p)
 			continue;
 		want = (struct tty_pair_key){ leader->b, c->b, 0 };
 		if (!bsearch(&want, p->tty.cttys, p->tty.nr_cttys, sizeof(want), cmp_pair))
-			ret = fail_at(p->err, c->offset, REC_TTY_CTTY,
-				      "session leader pid %d lacks the controlling tty of its session",
-				      s->sid);
+			ret = fail_at(
+			    p->err, c->offset, REC_TTY_CTTY,
+			    "session leader pid %d lacks the controlling tty of its session",
+			    s->sid);
 	}
 	free(leaders);
 	return ret;
@@ -408,12 +415,14 @@ int check_tty_end(struct parser *p)
 	if (!p->tty.seen)
 		return 0;
 	if (p->img->header.nccs != CRYO_NCCS || p->img->header.termios2_size != 44)
-		return fail_at(p->err, 0, REC_HEADER,
-			       "terminal records need NCCS 19 and a 44-byte termios2 in the header");
+		return fail_at(
+		    p->err, 0, REC_HEADER,
+		    "terminal records need NCCS 19 and a 44-byte termios2 in the header");
 	dup = find_dup(p->tty.devs, p->tty.nr_devs);
 	if (dup)
-		return fail_at(p->err, dup->offset, REC_DEVPTS, "a second record for devpts %llu:%llu",
-			       (unsigned long long)dup->a, (unsigned long long)dup->b);
+		return fail_at(p->err, dup->offset, REC_DEVPTS,
+			       "a second record for devpts %llu:%llu", (unsigned long long)dup->a,
+			       (unsigned long long)dup->b);
 	dup = find_dup(p->tty.indexes, p->tty.nr_indexes);
 	if (dup)
 		return fail_at(p->err, dup->offset, REC_TTY_MASTER,

@@ -1140,3 +1140,124 @@ int proc_pagemap_read(int fd, uint64_t start, uint64_t end, uint64_t *entries)
 	}
 	return 0;
 }
+
+/* --- mountinfo ---------------------------------------------------------------------------------
+ */
+
+/* Undoes the kernel's octal escapes (\ooo) of a path field, in place. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else {
+			*out++ = *s++;
+		}
+	}
+	*out = '\0';
+}
+
+/* Splits LINE at spaces into at most MAX fields; returns how many. */
+static size_t split_fields(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+
+	while (*line && n < max) {
+		fields[n++] = line;
+		while (*line && *line != ' ')
+			line++;
+		if (*line)
+			*line++ = '\0';
+	}
+	return n;
+}
+
+#define MOUNTINFO_FIELDS_MAX 64
+
+static int parse_mount_line(char *line, struct proc_mount *m)
+{
+	char *f[MOUNTINFO_FIELDS_MAX];
+	size_t n = split_fields(line, f, MOUNTINFO_FIELDS_MAX), dash;
+	unsigned int maj, min;
+
+	for (dash = 6; dash < n && strcmp(f[dash], "-"); dash++)
+		;
+	/* id parent maj:min root point options [optional...] - fstype source [super options] */
+	if (n < 9 || dash + 2 >= n || sscanf(f[2], "%u:%u", &maj, &min) != 2 ||
+	    sscanf(f[0], "%d", &m->id) != 1 || sscanf(f[1], "%d", &m->parent) != 1)
+		return -EINVAL;
+	m->dev_major = maj;
+	m->dev_minor = min;
+	unescape_octal(f[3]);
+	unescape_octal(f[4]);
+	unescape_octal(f[dash + 2]);
+	m->root = f[3];
+	m->point = f[4];
+	m->options = f[5];
+	m->fstype = f[dash + 1];
+	m->source = f[dash + 2];
+	m->super_options = dash + 3 < n ? f[dash + 3] : "";
+	return 0;
+}
+
+int proc_parse_mountinfo(const char *text, size_t len, struct proc_mount_list *ret_list)
+{
+	struct proc_mount_list l = { 0 };
+	size_t lines = 0, cap;
+	char *p;
+
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	cap = lines + 1;
+	l.storage = malloc(len + 1);
+	l.mounts = calloc(cap, sizeof(*l.mounts));
+	if (!l.storage || !l.mounts) {
+		proc_mount_list_free(&l);
+		return -ENOMEM;
+	}
+	memcpy(l.storage, text, len);
+	l.storage[len] = '\0';
+	for (p = l.storage; *p;) {
+		char *end = strchr(p, '\n');
+
+		if (end)
+			*end = '\0';
+		if (*p && (l.nr == cap || parse_mount_line(p, &l.mounts[l.nr++]))) {
+			proc_mount_list_free(&l);
+			return -EINVAL;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*ret_list = l;
+	return 0;
+}
+
+int proc_read_mountinfo(pid_t pid, struct proc_mount_list *ret_list)
+{
+	char *text;
+	size_t len;
+	int r = read_whole_at(pid, 0, "mountinfo", 16384, &text, &len);
+
+	if (r)
+		return r;
+	r = proc_parse_mountinfo(text, len, ret_list);
+	free(text);
+	return r;
+}
+
+void proc_mount_list_free(struct proc_mount_list *list)
+{
+	if (!list)
+		return;
+	free(list->mounts);
+	free(list->storage);
+	list->mounts = NULL;
+	list->storage = NULL;
+	list->nr = 0;
+}

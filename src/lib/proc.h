@@ -163,6 +163,32 @@ int proc_list_children(pid_t pid, pid_t **ret_pids, size_t *ret_nr);
 /* /proc/PID/task. */
 int proc_list_threads(pid_t pid, pid_t **ret_tids, size_t *ret_nr);
 
+/*
+ * One line of /proc/PID/mountinfo, the escapes in paths (\040 for a space,
+ * \011, \012, \134) undone. The strings point into the list's storage.
+ */
+struct proc_mount {
+	int id, parent;
+	uint32_t dev_major, dev_minor; /* st_dev of the filesystem */
+	const char *root;	       /* the filesystem's directory mounted here */
+	const char *point;	       /* the mount point, in the reader's mount namespace */
+	const char *options;	       /* per-mount options: rw,nosuid,... */
+	const char *fstype;	       /* "devpts", "ext4", ... */
+	const char *source;
+	const char *super_options; /* per-filesystem options: mode=620,ptmxmode=000,... */
+};
+
+/* Mounts in the kernel's order: a mount comes after those it is mounted on. */
+struct proc_mount_list {
+	struct proc_mount *mounts;
+	size_t nr;
+	char *storage;
+};
+
+int proc_read_mountinfo(pid_t pid, struct proc_mount_list *ret_list);
+int proc_parse_mountinfo(const char *text, size_t len, struct proc_mount_list *ret_list);
+void proc_mount_list_free(struct proc_mount_list *list);
+
 /* Bits of a /proc/PID/pagemap entry. */
 #define PM_PRESENT   (1ull << 63)
 #define PM_SWAP	     (1ull << 62)

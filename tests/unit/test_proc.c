@@ -1280,6 +1280,49 @@ static void test_bad_args(void)
 	check_int(proc_pagemap_open(0), ==, -EINVAL);
 }
 
+/* mountinfo: fields, optional fields, escapes, and this machine's devpts. */
+static void test_mountinfo(void)
+{
+	static const char text[] =
+	    "21 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw,errors=remount-ro\n"
+	    "26 24 0:24 / /dev/pts rw,relatime - devpts devpts rw,mode=600,ptmxmode=000\n"
+	    "40 21 0:50 /sub /mnt/a\\040b rw master:3 shared:7 - tmpfs my\\011src rw\n";
+	struct proc_mount_list l = { 0 };
+	bool devpts = false;
+
+	if (!check_int(proc_parse_mountinfo(text, sizeof(text) - 1, &l), ==, 0))
+		return;
+	check_int(l.nr, ==, 3);
+	check_int(l.mounts[0].id, ==, 21);
+	check_str(l.mounts[0].fstype, "ext4");
+	check_str(l.mounts[0].super_options, "rw,errors=remount-ro");
+	check_int(l.mounts[1].dev_minor, ==, 24);
+	check_str(l.mounts[1].point, "/dev/pts");
+	check_str(l.mounts[1].super_options, "rw,mode=600,ptmxmode=000");
+	check_int(l.mounts[2].parent, ==, 21);
+	check_str(l.mounts[2].root, "/sub");
+	check_str(l.mounts[2].point, "/mnt/a b"); /* \040 undone */
+	check_str(l.mounts[2].source, "my\tsrc");
+	check_str(l.mounts[2].fstype, "tmpfs");
+	proc_mount_list_free(&l);
+
+	check_int(proc_parse_mountinfo("21 1 253:1 / / rw - ext4\n", 24, &l), ==, -EINVAL);
+	check_int(proc_parse_mountinfo("x 1 253:1 / / rw - ext4 a b\n", 27, &l), ==, -EINVAL);
+	check_int(proc_parse_mountinfo("21 1 253:1 / / rw ext4 a b\n", 26, &l), ==, -EINVAL);
+
+	if (!check_int(proc_read_mountinfo(getpid(), &l), ==, 0))
+		return;
+	check(l.nr > 0);
+	for (size_t i = 0; i < l.nr; i++)
+		if (!strcmp(l.mounts[i].fstype, "devpts") && !strcmp(l.mounts[i].point, "/dev/pts"))
+			devpts = true;
+	if (!devpts)
+		tap_diag("no devpts on /dev/pts here: the live check is skipped");
+	else
+		check(devpts);
+	proc_mount_list_free(&l);
+}
+
 int main(void)
 {
 	int *fds_before = NULL, *fds_after = NULL;
@@ -1315,6 +1358,7 @@ int main(void)
 	test_list_fds();
 	test_children_threads();
 	test_pagemap();
+	test_mountinfo();
 	test_bad_args();
 
 	/* Everything forked is reaped, everything opened is closed. */
