@@ -39,6 +39,8 @@
 # to a log. python3 is used for counting loops and for state a shell cannot
 # make (threads, sockets, POSIX locks); without it those cases are skipped.
 set -u
+# wait and /proc helpers (this script keeps its own ok and namespace entry)
+. "$(dirname "$0")/lib.sh"
 
 if [ -z "${CR_ERRORS_IN_NS:-}" ]; then
 	self=$(readlink -f "$0")
@@ -136,29 +138,6 @@ check() {
 
 # --- processes ------------------------------------------------------------------------
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
-# until_ok SECONDS WHAT CMD...: retries CMD until it succeeds; $why on timeout
-until_ok() {
-	local secs=$1 what=$2 deadline
-	shift 2
-	deadline=$(($(now_us) + secs * 1000000))
-	until "$@"; do
-		if [ "$(now_us)" -ge "$deadline" ]; then
-			why="${why:+$why; }$what: not within ${secs}s"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-# stat_field PID N: field N of /proc/PID/stat (3 state, 4 ppid, 22 start time)
-stat_field() {
-	local line f
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	read -r -a f <<<"${line##*) }" # the fields after "(comm)", which may hold spaces
-	echo "${f[$2 - 3]}"
-}
 
 status_line() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
 

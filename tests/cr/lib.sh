@@ -45,3 +45,28 @@ ok() {
 	n=$((n + 1))
 	if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
 }
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# until_ok SECONDS WHAT CMD...: retries CMD until it succeeds; on timeout
+# appends "WHAT: not within SECONDS" to $why and fails.
+until_ok() {
+	local secs=$1 what=$2 deadline
+	shift 2
+	deadline=$(($(now_us) + secs * 1000000))
+	until "$@"; do
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			why="${why:+$why; }$what: not within ${secs}s"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stat_field PID N: field N of /proc/PID/stat (3 state, 4 ppid, 22 start time)
+stat_field() {
+	local line f
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	read -r -a f <<<"${line##*) }" # the fields after "(comm)", which may hold spaces
+	echo "${f[$2 - 3]}"
+}

@@ -48,6 +48,8 @@
 # appends its verdict to the same log. Programs that leave files behind for a
 # later restart are told so with CR_KEEP_FILES; CR_TMPDIR is their scratch dir.
 set -u
+# wait and /proc helpers (this script keeps its own ok and namespace entry)
+. "$(dirname "$0")/lib.sh"
 
 if [ -z "${CR_IN_NS:-}" ]; then
 	self=$(readlink -f "$0")
@@ -101,15 +103,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
-# stat_field PID N: field N of /proc/PID/stat (3 state, 6 session); fails if gone
-stat_field() {
-	local line f
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
-	read -r -a f <<<"${line##*) }" # the fields after "(comm)", which may hold spaces
-	echo "${f[$2 - 3]}"
-}
 
 # running (not gone, not a zombie)
 alive() {
@@ -149,20 +142,6 @@ run_bg() {
 	bgpid=$!
 	all_pids+=("$bgpid")
 	case_pids+=("$bgpid")
-}
-
-# until_ok SECONDS WHAT CMD...: retries CMD until it succeeds; $why on timeout
-until_ok() {
-	local secs=$1 what=$2 deadline
-	shift 2
-	deadline=$(($(now_us) + secs * 1000000))
-	until "$@"; do
-		if [ "$(now_us)" -ge "$deadline" ]; then
-			why="$what: not within ${secs}s"
-			return 1
-		fi
-		sleep 0.05
-	done
 }
 
 lines() { wc -l <"$1"; }

@@ -33,14 +33,20 @@ static inline void ib_begin_hdr(struct ib *b, const struct rec_header *hdr)
 	image_write_header(&b->w, hdr);
 }
 
+/* The header every test image starts with: this machine's, with fixed values. */
+static inline void ib_header(struct rec_header *hdr)
+{
+	image_header_init(hdr);
+	hdr->page_size = 4096;
+	hdr->root_pid = 100;
+	hdr->xstate_size = 64;
+}
+
 static inline void ib_begin(struct ib *b)
 {
 	struct rec_header hdr;
 
-	image_header_init(&hdr);
-	hdr.page_size = 4096;
-	hdr.root_pid = 100;
-	hdr.xstate_size = 64;
+	ib_header(&hdr);
 	ib_begin_hdr(b, &hdr);
 }
 
@@ -313,9 +319,7 @@ static inline int ib_tty_image(struct ib *b, void (*edit)(struct ib_tty *t))
 	if (t.bad_nccs) {
 		struct rec_header hdr;
 
-		image_header_init(&hdr);
-		hdr.page_size = 4096;
-		hdr.xstate_size = 64;
+		ib_header(&hdr);
 		hdr.nccs = 18;
 		ib_begin_hdr(b, &hdr);
 	} else {
