@@ -17,14 +17,19 @@ const struct cli_command cli_commands[] = {
 	  "      --kill          end the tree once the image is durable (default: it keeps "
 	  "running)\n" },
 	{ "restart", "restore", cmd_restart,
-	  "cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none] [IMAGE]",
+	  "cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none] "
+	  "[--pty-index=any|exact] [IMAGE]",
 	  "restart the tree saved in IMAGE (- or no IMAGE: read stdin)",
 	  "  -d, --detach        return once the tree runs (default: wait and exit with its "
 	  "status)\n"
 	  "      --pidfile FILE  write the restored root's pid to FILE\n"
 	  "      --tty=MODE      external terminals: inherit (restart's own), new (a pty held by "
 	  "cryo),\n"
-	  "                      none (/dev/null); default inherit on a terminal, else new\n" },
+	  "                      none (/dev/null); default inherit on a terminal, else new\n"
+	  "      --pty-index=any|exact\n"
+	  "                      a pty whose index is taken: another index, said in one line "
+	  "(any,\n"
+	  "                      the default), or an error (exact)\n" },
 	{ "show", NULL, cmd_show, "cryo show [--json] IMAGE",
 	  "decode every record of IMAGE (- for stdin)",
 	  "      --json          one JSON document instead of one line per record\n" },

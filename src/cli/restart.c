@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none] [IMAGE] */
+/*
+ * cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none]
+ *              [--pty-index=any|exact] [IMAGE]
+ */
 #include <getopt.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,12 +28,14 @@ int cmd_restart(int argc, char **argv)
 {
 	enum {
 		OPT_PIDFILE = 0x200,
-		OPT_TTY
+		OPT_TTY,
+		OPT_PTY_INDEX
 	};
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "tty", required_argument, NULL, OPT_TTY },
+		{ "pty-index", required_argument, NULL, OPT_PTY_INDEX },
 		CLI_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -50,6 +55,12 @@ int cmd_restart(int argc, char **argv)
 			if (parse_tty(optarg, &opts.tty))
 				return cli_usage_error(
 				    cmd, "--tty takes inherit, new or none, not '%s'", optarg);
+			break;
+		case OPT_PTY_INDEX:
+			if (strcmp(optarg, "any") && strcmp(optarg, "exact"))
+				return cli_usage_error(
+				    cmd, "--pty-index takes any or exact, not '%s'", optarg);
+			opts.pty_index_exact = !strcmp(optarg, "exact");
 			break;
 		default:
 			ret = cli_common_option(cmd, opt, optarg);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "core/checkpoint.h"
@@ -58,6 +59,28 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
 int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t);
 int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t);
 int signal_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
+/*
+ * The fd's open file description: its objref, and whether it is met for
+ * the first time (then the caller writes its record). Logs its errors.
+ */
+int files_lookup_fd(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		    uint32_t *ret_objref, bool *ret_new);
+
+/* Terminals (src/objects/tty.c, doc/pty.md section 5). */
+enum tty_end {
+	TTY_END_NONE,	/* not a terminal */
+	TTY_END_MASTER, /* a pty master: ptmx, 5:2 */
+	TTY_END_SLAVE,	/* a pty slave: 136..143:N */
+	TTY_END_DEVTTY, /* /dev/tty, 5:0 */
+	TTY_END_OTHER,	/* a terminal of another kind: console, serial, BSD pty, ... */
+};
+enum tty_end tty_end_of(dev_t rdev);
+/* Every terminal of the tree, its state and queues, and the controlling terminals. */
+int tty_dump(struct ckpt_ctx *ctx);
+/* The objref tty_dump gave the file of PID's FD (at PATH, for messages). */
+int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		    const char *path, uint32_t *ret_objref);
+
 /* Files by path (exe, mappings): their objref, written on first use. */
 int files_dump_path(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags,
 		    uint32_t *ret_objref);

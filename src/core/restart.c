@@ -125,9 +125,14 @@ static int move_own_fds(struct rst_ctx *ctx, int base)
 	ret = proc_list_fds(getpid(), &fds, &nr);
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < nr; i++)
-		if (fds[i] != ctx->report_fd && fds[i] != ctx->src.fd)
+	for (size_t i = 0; i < nr; i++) {
+		bool keep = fds[i] == ctx->report_fd || fds[i] == ctx->src.fd;
+
+		for (size_t k = 0; k < ctx->nr_kept_fds && !keep; k++)
+			keep = fds[i] == ctx->kept_fds[k];
+		if (!keep)
 			close(fds[i]);
+	}
 	free(fds);
 	return 0;
 }
@@ -214,16 +219,17 @@ static __attribute__((noreturn)) void child_main(struct rst_ctx *ctx, struct rst
 	if (read(ctx->go_fd, &go, 1) != 1)
 		_exit(1);
 	close(ctx->go_fd);
-	ret = move_own_fds(ctx, max_image_fd(ctx) + 1);
+	ret = move_own_fds(ctx, ctx->fd_floor);
 	if (ret) {
 		rst_fail(ctx, ret, "pid %d: cannot set up its descriptors: %s", t->pid,
 			 strerror(-ret));
 		_exit(1);
 	}
-	ctx->objs = objhash_new();
-	ret = ctx->objs && !block_init(&b) ? 0 : -ENOMEM;
+	ret = block_init(&b);
 	if (!ret)
 		ret = task_restore_root(ctx, t);
+	if (!ret)
+		ret = tty_restore_ctty(ctx, t);
 	if (!ret)
 		ret = files_restore(ctx, t);
 	if (!ret)
@@ -299,13 +305,6 @@ static int collect_tasks(struct rst_ctx *ctx)
 			break;
 		}
 	}
-	for (size_t i = 0; i < img->nr_recs; i++)
-		if (img->recs[i].type >= REC_DEVPTS && img->recs[i].type <= REC_TTY_CTTY) {
-			log_error("%s: holds terminals (record %s); restarting ptys is not "
-				  "supported yet",
-				  ctx->opts->image, image_rec_name(img->recs[i].type));
-			return -ENOTSUP;
-		}
 	if (t->task->state != TASK_ALIVE) {
 		log_error("%s: the root task (pid %d) is a zombie: nothing to restart",
 			  ctx->opts->image, t->pid);
@@ -595,6 +594,8 @@ static int run_task(struct rst_ctx *ctx, struct rst_task *t)
 		goto out_kill;
 	}
 	ret = finish_task(t, block, block_len);
+	if (!ret)
+		ret = tty_restore_finish(ctx);
 	if (!ret && ctx->opts->pidfile)
 		ret = write_pidfile(ctx->opts->pidfile, pid);
 	if (ret)
@@ -663,8 +664,16 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		ret = check_machine(&ctx);
 	if (!ret)
 		ret = wait_pid_free(ctx.tasks[0].pid);
+	ctx.fd_floor = ctx.img ? max_image_fd(&ctx) + 1 : 3;
+	ctx.objs = ret ? NULL : objhash_new();
+	if (!ret && !ctx.objs)
+		ret = -ENOMEM;
+	/* terminals first: made by restart itself, so a pty that cannot be had harms nothing */
+	if (!ret)
+		ret = tty_restore_open(&ctx);
 	if (!ret)
 		ret = run_task(&ctx, &ctx.tasks[0]);
+	tty_restore_close(&ctx);
 	if (!ret) {
 		log_info("pid %d: restarted from %s", ctx.tasks[0].pid, opts->image);
 		*ret_status = 0;
@@ -672,6 +681,7 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 			ret = wait_root(ctx.tasks[0].pid, ret_status);
 	}
 	free(ctx.tasks);
+	objhash_free(ctx.objs);
 	image_free(ctx.img);
 	image_source_close(&ctx.src);
 	return ret;

@@ -16,6 +16,7 @@ struct restart_opts {
 	const char *image;   /* path, "-" for stdin */
 	const char *pidfile; /* NULL if none */
 	bool detach;
+	bool pty_index_exact; /* a pty whose index is taken fails the restart */
 	enum tty_mode tty;
 };
 

@@ -49,7 +49,11 @@ struct rst_ctx {
 	int go_fd;	   /* child side */
 	int parent_fds[2]; /* the parent's ends of the pipes: the child closes its copies */
 	int high_fd;	   /* next fd number for restart's own descriptors */
-	pid_t pid;	   /* the task the child is becoming, for messages */
+	int fd_floor;	   /* above every fd of the image */
+	int *kept_fds;	   /* made by restart before the tasks, inherited by them */
+	size_t nr_kept_fds;
+	struct rst_ttys *ttys; /* terminals being restored (tty_restore.c) */
+	pid_t pid;	       /* the task the child is becoming, for messages */
 	long page_size;
 };
 
@@ -78,5 +82,19 @@ int mm_restore_layout(struct rst_ctx *ctx, struct rst_task *t, struct rst_block 
 int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b);
 int task_restore_root(struct rst_ctx *ctx, struct rst_task *t);
 int signal_restore(struct rst_ctx *ctx, struct rst_task *t);
+
+/*
+ * Terminals (tty_restore.c). In restart itself, before the tasks:
+ * tty_restore_open() makes every pty with its state and registers its
+ * files; tty_restore_finish() once the tasks hold their files;
+ * tty_restore_close() on failure. Both log their errors. In the task:
+ * tty_restore_ctty() after its session exists, tty_open_file() for a file
+ * only the task can open (/dev/tty); both report through rst_fail().
+ */
+int tty_restore_open(struct rst_ctx *ctx);
+int tty_restore_finish(struct rst_ctx *ctx);
+void tty_restore_close(struct rst_ctx *ctx);
+int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t);
+int tty_open_file(struct rst_ctx *ctx, const struct rec_tty_file *f, int *ret_fd);
 
 #endif

@@ -142,10 +142,25 @@ static int has_locks(pid_t pid, int fd)
 	return strstr(text, "\nlock:") != NULL;
 }
 
+int files_lookup_fd(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		    uint32_t *ret_objref, bool *ret_new)
+{
+	struct obj_key key = { 0 };
+	int ret;
+
+	objhash_set_same(ctx->objs, OBJ_FILE, same_file, NULL);
+	key.hash = st->st_dev * 1000003ull ^ st->st_ino;
+	key.word[0] = (uint64_t)pid;
+	key.word[1] = (uint64_t)fd;
+	ret = objhash_lookup_or_add(ctx->objs, OBJ_FILE, &key, ret_objref, ret_new);
+	if (ret)
+		log_error("pid %d fd %d: cannot compare files: %s", pid, fd, strerror(-ret));
+	return ret;
+}
+
 static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint32_t *ret_objref)
 {
 	struct proc_fdinfo info;
-	struct obj_key key = { 0 };
 	char link[32], path[CRYO_PATH_MAX];
 	struct stat st;
 	uint32_t kind;
@@ -162,6 +177,8 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 		log_error("pid %d fd %d: cannot inspect it: %s", t->pid, fd, strerror(-ret));
 		return ret;
 	}
+	if (S_ISCHR(st.st_mode) && tty_end_of(st.st_rdev) != TTY_END_NONE)
+		return tty_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
 	if (kind_of(&st, &kind) || path[0] != '/') {
 		log_error("pid %d fd %d: %s is %s, not supported yet", t->pid, fd, path,
 			  describe_mode(st.st_mode));
@@ -181,16 +198,9 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 		log_error("pid %d fd %d: %s holds file locks, not supported yet", t->pid, fd, path);
 		return ret < 0 ? ret : -ENOTSUP;
 	}
-	key.hash = st.st_dev * 1000003ull ^ st.st_ino;
-	key.word[0] = (uint64_t)t->pid;
-	key.word[1] = (uint64_t)fd;
-	ret = objhash_lookup_or_add(ctx->objs, OBJ_FILE, &key, ret_objref, &is_new);
-	if (ret) {
-		log_error("pid %d fd %d: cannot compare files: %s", t->pid, fd, strerror(-ret));
+	ret = files_lookup_fd(ctx, t->pid, fd, &st, ret_objref, &is_new);
+	if (ret || !is_new)
 		return ret;
-	}
-	if (!is_new)
-		return 0;
 	return write_file(ctx, *ret_objref, kind, (int)(info.flags & FILE_FLAGS_KEPT), info.pos,
 			  &st, path);
 }
@@ -343,7 +353,11 @@ int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd)
 		*ret_fd = (int)fd;
 		return 0;
 	}
-	ret = open_file(ctx, r->payload, ret_fd);
+	/* a pty's files were opened by restart (tty_restore.c), but for /dev/tty */
+	if (r->type == REC_TTY_FILE || r->type == REC_TTY_MASTER)
+		ret = tty_open_file(ctx, r->payload, ret_fd);
+	else
+		ret = open_file(ctx, r->payload, ret_fd);
 	if (!ret)
 		ret = objhash_set(ctx->objs, objref, OBJ_FILE, (uint64_t)*ret_fd);
 	return ret;

@@ -461,6 +461,14 @@ static int add_close_list(struct rst_ctx *ctx, struct rst_block *b)
 			return -ENOMEM;
 		nr++;
 	}
+	/* restart's own pty descriptors; some are files too: a second close is harmless */
+	for (size_t i = 0; i < ctx->nr_kept_fds; i++) {
+		int32_t v = ctx->kept_fds[i];
+
+		if (!rst_block_append(b, &v, sizeof(v)))
+			return -ENOMEM;
+		nr++;
+	}
 	{
 		int32_t image = ctx->src.fd;
 

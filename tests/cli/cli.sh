@@ -87,8 +87,6 @@ grep -q 'seg1_end0="c\\x00d"' "$tmp/out" && ok "show prints queued input byte fo
 expect 0 "show --json of the pty image" -- "$CRYO" show --json "$CORPUS/tty-pair"
 perl -MJSON::PP -e 'local $/; decode_json(<STDIN>)' <"$tmp/out" && ok "its JSON parses" ||
 	not_ok "its JSON parses"
-expect 1 "restart refuses terminals for now" -- "$CRYO" restart "$CORPUS/tty-pair"
-one_error_line "restart of a pty image" "holds terminals .*not supported yet"
 
 # a real checkpoint image (tests/fuzz/corpus/real-loop): every record type it holds decodes to JSON
 expect 0 "show --json of a real checkpoint image" -- "$CRYO" show --json "$CORPUS/real-loop"

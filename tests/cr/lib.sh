@@ -16,6 +16,26 @@ cr_enter_namespace() {
 	echo "# warning: cannot make a pid namespace; running in the current one"
 }
 
+# Mounts a devpts instance of the test's own on /dev/pts (in the private
+# mount namespace cr_enter_namespace made), so that pty indexes are the
+# test's alone: a restart must get back the very index, and tests running
+# side by side must not take each other's. /dev/ptmx then opens in it.
+# A second instance goes on DIR/pts2, for the programs that use two
+# (CR_PTS2 names it); cr_private_devpts_end unmounts it before DIR goes.
+cr_private_devpts() {
+	[ -n "${CR_IN_NS:-}" ] || return 0
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts ||
+		echo "# warning: cannot mount a devpts instance; ptys share the system's"
+	mkdir -p "$1/pts2" &&
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$1/pts2" &&
+		export CR_PTS2=$1/pts2
+}
+
+cr_private_devpts_end() {
+	[ -n "${CR_PTS2:-}" ] && umount -l "$CR_PTS2" 2>/dev/null
+	return 0
+}
+
 # Closes every inherited descriptor above 2.
 cr_close_inherited_fds() {
 	local f

@@ -82,6 +82,7 @@ for f in "/proc/$$/fd"/*; do
 done
 
 tmp=$(mktemp -d /tmp/cr-run.XXXXXX)
+cr_private_devpts "$tmp"
 all_pids=()  # every process this script started, for the cleanup
 case_pids=() # those of the current case
 n=0
@@ -98,6 +99,7 @@ cleanup() {
 		done
 	fi
 	wait 2>/dev/null
+	cr_private_devpts_end
 	if [ -n "${CR_KEEP:-}" ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT

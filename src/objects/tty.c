@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Terminals at checkpoint: UNIX98 pseudo terminals (doc/pty.md section 5).
+ *
+ * A pty is a pair of tty objects, master and slave, named by devpts
+ * instance and index; files point at them; fds point at files. Every
+ * terminal descriptor of the tree is fetched into cryo with pidfd_getfd
+ * (the same open file description), and all the work is done on those:
+ *
+ * 1. collect: classify each descriptor (master, slave, /dev/tty), one
+ *    entry per open file description (kcmp through the objhash);
+ * 2. pair: a master's slave is the inode TIOCGPTPEER(O_PATH) gives; a
+ *    slave file with no master in the tree is an external terminal, or a
+ *    pty whose master is gone; a /dev/tty file is paired by TIOCGDEV;
+ * 3. per pty, read what reading does not change, then gather the queues
+ *    and the flow state and put them straight back (tty_line.c): the
+ *    tree is frozen, the window is one pair long, and a checkpoint that
+ *    fails later has nothing to undo;
+ * 4. write, per pty: its devpts instance (once), master, slave, the
+ *    slave's files, the queues; then each task's controlling terminal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/ckpt.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "objects/tty_line.h"
+
+#define PTY_SLAVE_MAJOR_FIRST 136 /* UNIX98_PTY_SLAVE_MAJOR */
+#define PTY_SLAVE_MAJOR_LAST  143
+#define TTYAUX_MAJOR	      5
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* One open file description of a pty end, held by the tree. */
+struct ck_file {
+	pid_t pid; /* the first holder met, for messages and /proc */
+	int fd;
+	int cfd; /* cryo's descriptor of the same description */
+	enum tty_end end;
+	struct stat st; /* of cfd */
+	uint32_t flags; /* open flags, from fdinfo */
+	int mnt_id;
+	uint32_t objref;
+	bool dead; /* hung up: reads 0, writes and ioctls EIO (2.10) */
+	int pty;   /* index into ck_ttys.ptys, -1 until paired */
+};
+
+struct ck_devpts {
+	dev_t dev;
+	uint32_t objref; /* 0 until written */
+};
+
+struct ck_pty {
+	dev_t dev; /* the devpts instance, 0 if unknown (an external tty seen through /dev/tty) */
+	uint32_t index;
+	int master; /* index into files, -1 for an external or a gone master */
+	ino_t slave_ino;
+	int peer;	      /* O_PATH descriptor of the slave node, -1 if none */
+	uint32_t mflags;      /* TTYM_* */
+	uint32_t sflags;      /* TTYS_* */
+	int32_t sid, fg_pgid; /* 0 for none */
+	struct stat node;     /* the slave node: owner, mode, times */
+	uint32_t m_objref, s_objref;
+	struct tty_line line;
+};
+
+struct ck_ttys {
+	struct ckpt_ctx *ctx;
+	struct ck_file *files;
+	size_t nr_files, cap_files;
+	struct ck_pty *ptys;
+	size_t nr_ptys, cap_ptys;
+	struct ck_devpts *insts;
+	size_t nr_insts;
+};
+
+enum tty_end tty_end_of(dev_t rdev)
+{
+	unsigned int maj = major(rdev), min = minor(rdev);
+
+	if (maj == TTYAUX_MAJOR && min == 2)
+		return TTY_END_MASTER;
+	if (maj == TTYAUX_MAJOR && min == 0)
+		return TTY_END_DEVTTY;
+	if (maj >= PTY_SLAVE_MAJOR_FIRST && maj <= PTY_SLAVE_MAJOR_LAST)
+		return TTY_END_SLAVE;
+	/* console, virtual consoles and serial (4, 5:1), BSD ptys (2, 3), USB/ACM serial */
+	if (maj == 4 || (maj == TTYAUX_MAJOR && min == 1) || maj == 2 || maj == 3 || maj == 166 ||
+	    maj == 188 || maj == 204 || maj == 229)
+		return TTY_END_OTHER;
+	return TTY_END_NONE;
+}
+
+int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		    const char *path, uint32_t *ret_objref)
+{
+	bool is_new;
+	int ret;
+
+	if (tty_end_of(st->st_rdev) == TTY_END_OTHER) {
+		log_error("pid %d fd %d: %s is a terminal of another kind (%u:%u), not supported",
+			  pid, fd, path, major(st->st_rdev), minor(st->st_rdev));
+		return -ENOTSUP;
+	}
+	ret = files_lookup_fd(ctx, pid, fd, st, ret_objref, &is_new);
+	if (!ret && is_new) {
+		/* tty_dump saw every terminal fd of the frozen tree: this one is new */
+		log_error("pid %d fd %d: %s appeared after the terminals were saved", pid, fd,
+			  path);
+		ret = -EAGAIN;
+	}
+	return ret;
+}
+
+/* --- 1. collect ------------------------------------------------------------------- */
+
+static int fetch_fd(pid_t pid, int fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), cfd;
+
+	if (pidfd < 0)
+		return -errno;
+	cfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (cfd < 0)
+		cfd = -errno;
+	close(pidfd);
+	return cfd;
+}
+
+/* A hung-up file polls HUP and fails TCGETS2 with EIO (2.10). */
+static bool file_dead(int cfd)
+{
+	struct pollfd p = { .fd = cfd, .events = POLLIN };
+	struct rec_termios2 t;
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && tty_termios_get(cfd, &t) == -EIO;
+}
+
+static const char *end_name(enum tty_end end)
+{
+	return end == TTY_END_MASTER ? "pty master" : end == TTY_END_SLAVE ? "pty" : "/dev/tty";
+}
+
+static int check_file(struct ck_file *f)
+{
+	int ldisc = 0;
+
+	if (f->end == TTY_END_MASTER &&
+	    ((f->flags & O_ACCMODE) != O_RDWR || (f->flags & (O_ASYNC | O_DIRECT)))) {
+		log_error("pid %d fd %d: pty master opened with flags %#o, not supported", f->pid,
+			  f->fd, f->flags);
+		return -ENOTSUP;
+	}
+	if (f->flags & O_ASYNC) {
+		log_error("pid %d fd %d: %s opened with O_ASYNC, not supported", f->pid, f->fd,
+			  end_name(f->end));
+		return -ENOTSUP;
+	}
+	if (f->dead && f->end == TTY_END_MASTER) {
+		log_error("pid %d fd %d: pty master was hung up (vhangup), not supported", f->pid,
+			  f->fd);
+		return -ENOTSUP;
+	}
+	if (f->dead && f->end == TTY_END_DEVTTY) {
+		log_error("pid %d fd %d: /dev/tty file was hung up, not supported", f->pid, f->fd);
+		return -ENOTSUP;
+	}
+	if (!f->dead && ioctl(f->cfd, TIOCGETD, &ldisc) == 0 && ldisc != 0) {
+		log_error("pid %d fd %d: %s uses line discipline %d, not supported", f->pid, f->fd,
+			  end_name(f->end), ldisc);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st)
+{
+	struct proc_fdinfo info;
+	struct ck_file *f;
+	uint32_t objref;
+	bool is_new;
+	int ret, cfd;
+
+	ret = files_lookup_fd(tt->ctx, pid, fd, st, &objref, &is_new);
+	if (ret || !is_new)
+		return ret;
+	if (tt->nr_files == tt->cap_files) {
+		size_t cap = tt->cap_files ? tt->cap_files * 2 : 8;
+		struct ck_file *n = realloc(tt->files, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		tt->files = n;
+		tt->cap_files = cap;
+	}
+	ret = proc_read_fdinfo(pid, fd, &info);
+	cfd = ret ? ret : fetch_fd(pid, fd);
+	if (cfd < 0) {
+		log_error("pid %d fd %d: cannot get the terminal's descriptor: %s", pid, fd,
+			  strerror(-cfd));
+		return cfd;
+	}
+	f = &tt->files[tt->nr_files++];
+	*f = (struct ck_file){
+		.pid = pid,
+		.fd = fd,
+		.cfd = cfd,
+		.end = tty_end_of(st->st_rdev),
+		.st = *st,
+		.flags = info.flags,
+		.mnt_id = info.mnt_id,
+		.objref = objref,
+		.pty = -1,
+	};
+	if (fstat(cfd, &f->st) < 0)
+		return -errno;
+	f->dead = file_dead(cfd);
+	return check_file(f);
+}
+
+static int collect(struct ck_ttys *tt)
+{
+	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
+		pid_t pid = tt->ctx->tasks[i].pid;
+		size_t nr = 0;
+		int *fds = NULL, ret;
+
+		ret = proc_list_fds(pid, &fds, &nr);
+		if (ret)
+			log_error("pid %d: cannot list its fds: %s", pid, strerror(-ret));
+		for (size_t k = 0; k < nr && !ret; k++) {
+			char link[48];
+			struct stat st;
+
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fds[k]);
+			if (stat(link, &st) < 0 || !S_ISCHR(st.st_mode))
+				continue; /* files_dump reports what cannot be inspected */
+			switch (tty_end_of(st.st_rdev)) {
+			case TTY_END_MASTER:
+			case TTY_END_SLAVE:
+			case TTY_END_DEVTTY:
+				ret = add_file(tt, pid, fds[k], &st);
+				break;
+			default:
+				break;
+			}
+		}
+		free(fds);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- 2. pair ------------------------------------------------------------------------ */
+
+static struct ck_pty *new_pty(struct ck_ttys *tt, dev_t dev, uint32_t index, int *ret_at)
+{
+	struct ck_pty *p;
+
+	if (tt->nr_ptys == tt->cap_ptys) {
+		size_t cap = tt->cap_ptys ? tt->cap_ptys * 2 : 4;
+		struct ck_pty *n = realloc(tt->ptys, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		tt->ptys = n;
+		tt->cap_ptys = cap;
+	}
+	*ret_at = (int)tt->nr_ptys;
+	p = &tt->ptys[tt->nr_ptys++];
+	*p = (struct ck_pty){ .dev = dev, .index = index, .master = -1, .peer = -1 };
+	return p;
+}
+
+static int pair_master(struct ck_ttys *tt, size_t fi)
+{
+	struct ck_file *f = &tt->files[fi];
+	struct ck_pty *p;
+	struct stat st;
+	int index, peer, at;
+
+	if (ioctl(f->cfd, TIOCGPTN, &index) < 0) {
+		log_error("pid %d fd %d: pty master: cannot read its index: %s", f->pid, f->fd,
+			  strerror(errno));
+		return -errno;
+	}
+	peer = ioctl(f->cfd, TIOCGPTPEER, O_PATH | O_NOCTTY | O_CLOEXEC);
+	if (peer < 0 || fstat(peer, &st) < 0) {
+		int err = errno;
+
+		if (peer >= 0)
+			close(peer);
+		log_error("pid %d fd %d: pty %d: its devpts instance cannot be found (%s)%s", f->pid,
+			  f->fd, index, strerror(err),
+			  err == ENODEV ? "; the master was opened through /dev/ptmx before another "
+					  "devpts was mounted on /dev/pts, not supported"
+					: "");
+		return -err;
+	}
+	p = new_pty(tt, st.st_dev, (uint32_t)index, &at);
+	if (!p) {
+		close(peer);
+		return -ENOMEM;
+	}
+	p->master = (int)fi;
+	p->peer = peer;
+	p->slave_ino = st.st_ino;
+	p->node = st;
+	f->pty = at;
+	return 0;
+}
+
+static int find_pty(struct ck_ttys *tt, dev_t dev, uint32_t index, bool with_master)
+{
+	for (size_t i = 0; i < tt->nr_ptys; i++)
+		if (tt->ptys[i].dev == dev && tt->ptys[i].index == index &&
+		    (tt->ptys[i].master >= 0) == with_master)
+			return (int)i;
+	return -1;
+}
+
+/* A slave file belongs to the tree's master of its inode, or to a pty with no master here. */
+static int pair_slave(struct ck_ttys *tt, struct ck_file *f)
+{
+	uint32_t index = minor(f->st.st_rdev);
+	struct ck_pty *p;
+	int at;
+
+	for (size_t i = 0; i < tt->nr_ptys; i++)
+		if (tt->ptys[i].master >= 0 && tt->ptys[i].dev == f->st.st_dev &&
+		    tt->ptys[i].slave_ino == f->st.st_ino) {
+			f->pty = (int)i;
+			return 0;
+		}
+	at = find_pty(tt, f->st.st_dev, index, false);
+	if (at < 0) {
+		p = new_pty(tt, f->st.st_dev, index, &at);
+		if (!p)
+			return -ENOMEM;
+		p->node = f->st;
+		p->slave_ino = f->st.st_ino;
+		/* a removed node (st_nlink 0) and only dead files: the master is closed (2.10) */
+		p->sflags = f->st.st_nlink == 0 ? TTYS_MASTER_GONE : TTYS_EXTERNAL;
+	}
+	p = &tt->ptys[at];
+	if (!f->dead || f->st.st_nlink)
+		p->sflags = (p->sflags & ~TTYS_MASTER_GONE) | TTYS_EXTERNAL;
+	f->pty = at;
+	return 0;
+}
+
+/*
+ * A /dev/tty file names its tty only by number (TIOCGDEV, 2.2): the pty
+ * of the tree with that index; with two instances holding that index, a
+ * reversible termios probe through each master tells which (2.12).
+ */
+static int probe_devtty(struct ck_ttys *tt, const struct ck_file *f, uint32_t index)
+{
+	int found = -1, nr = 0;
+
+	for (size_t i = 0; i < tt->nr_ptys; i++)
+		if (tt->ptys[i].index == index) {
+			found = (int)i;
+			nr++;
+		}
+	if (nr <= 1)
+		return found;
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		struct ck_pty *p = &tt->ptys[i];
+		struct rec_termios2 before, seen;
+
+		if (p->index != index || p->master < 0)
+			continue;
+		if (tty_termios_get(tt->files[p->master].cfd, &before) == 0 &&
+		    tty_termios_get(f->cfd, &seen) == 0 &&
+		    !memcmp(&before, &seen, sizeof(before)))
+			return (int)i; /* equal termios: a good guess; see doc/pty.md 5.2 */
+	}
+	return found;
+}
+
+static int pair_devtty(struct ck_ttys *tt, struct ck_file *f)
+{
+	unsigned int dev = 0;
+	struct ck_pty *p;
+	int at;
+
+	if (ioctl(f->cfd, TIOCGDEV, &dev) < 0 || tty_end_of(dev) != TTY_END_SLAVE) {
+		log_error("pid %d fd %d: /dev/tty is a terminal of another kind (%u:%u), not "
+			  "supported",
+			  f->pid, f->fd, major(dev), minor(dev));
+		return -ENOTSUP;
+	}
+	at = probe_devtty(tt, f, minor(dev));
+	if (at < 0) {
+		/* an external terminal known only through /dev/tty: its instance is unknown */
+		p = new_pty(tt, 0, minor(dev), &at);
+		if (!p)
+			return -ENOMEM;
+		p->sflags = TTYS_EXTERNAL;
+		p->node = f->st;
+	}
+	f->pty = at;
+	return 0;
+}
+
+static int pair(struct ck_ttys *tt)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < tt->nr_files && !ret; i++)
+		if (tt->files[i].end == TTY_END_MASTER)
+			ret = pair_master(tt, i);
+	for (size_t i = 0; i < tt->nr_files && !ret; i++)
+		if (tt->files[i].end == TTY_END_SLAVE)
+			ret = pair_slave(tt, &tt->files[i]);
+	for (size_t i = 0; i < tt->nr_files && !ret; i++)
+		if (tt->files[i].end == TTY_END_DEVTTY)
+			ret = pair_devtty(tt, &tt->files[i]);
+	return ret;
+}
+
+/* --- 3. state ------------------------------------------------------------------------ */
+
+/* A live slave file of the tree, or -1. */
+static int live_slave(const struct ck_ttys *tt, int at)
+{
+	for (size_t i = 0; i < tt->nr_files; i++)
+		if (tt->files[i].pty == at && tt->files[i].end != TTY_END_MASTER &&
+		    !tt->files[i].dead)
+			return tt->files[i].cfd;
+	return -1;
+}
+
+static bool has_slave_files(const struct ck_ttys *tt, int at)
+{
+	for (size_t i = 0; i < tt->nr_files; i++)
+		if (tt->files[i].pty == at && tt->files[i].end != TTY_END_MASTER)
+			return true;
+	return false;
+}
+
+/* Session and foreground group of an external tty, from its tasks' /proc stat (2.12). */
+static void external_session(struct ck_ttys *tt, struct ck_pty *p)
+{
+	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
+		const struct proc_stat *st = &tt->ctx->tasks[i].stat;
+		unsigned int maj = ((unsigned)st->tty_nr >> 8) & 0xfff;
+		unsigned int min = ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
+
+		if (st->tty_nr && tty_end_of(makedev(maj, min)) == TTY_END_SLAVE &&
+		    min == p->index) {
+			p->sid = st->session;
+			p->fg_pgid = st->tpgid > 0 ? st->tpgid : 0;
+		}
+	}
+}
+
+/*
+ * The state of a pty whose master is not in the tree, through a slave
+ * file: no queues, no packet mode or lock (master-side), no flow state
+ * (doc/pty.md section 9).
+ */
+static int state_external(struct ck_ttys *tt, int at)
+{
+	struct ck_pty *p = &tt->ptys[at];
+	int s = live_slave(tt, at), ret = 0;
+
+	/* with only dead files (a gone master, or a hangup) nothing can be read */
+	if (s < 0)
+		tty_line_default(&p->line);
+	else
+		ret = tty_line_read_slave(s, &p->line);
+	if (ret) {
+		log_error("pty %u: cannot read its state: %s", p->index, strerror(-ret));
+		return ret;
+	}
+	if (p->line.excl_slave)
+		p->sflags |= TTYS_EXCL;
+	if (p->sflags & TTYS_EXTERNAL)
+		external_session(tt, p);
+	p->sflags |= TTYS_OPENED; /* it has files: that is how it was found */
+	return 0;
+}
+
+/*
+ * Gathers the queues of a pty of the tree and puts them straight back
+ * (doc/pty.md 5.5 and 5.6). Without a live slave file of the tree, cryo
+ * opens one when the slave was opened before (the master says so, or dead
+ * files exist); a slave never opened, or open only outside the tree, is
+ * not opened: that would change what the master sees (2.10).
+ */
+static int state_paired(struct ck_ttys *tt, int at)
+{
+	struct ck_pty *p = &tt->ptys[at];
+	struct ck_file *mf = &tt->files[p->master];
+	struct pollfd pm = { .fd = mf->cfd, .events = POLLIN };
+	int s = live_slave(tt, at), own = -1, zero = 0, one = 1, ret, err;
+	const char *step = "reading its state";
+
+	if (poll(&pm, 1, 0) == 1 && (pm.revents & POLLHUP))
+		p->mflags |= TTYM_SLAVE_CLOSED;
+	if (s >= 0 && write(s, "", 0) < 0 && errno == EIO)
+		p->sflags |= TTYS_IO_ERROR; /* a failed open poisoned it (2.9) */
+	ret = tty_line_read(mf->cfd, s, &p->line);
+	if (!ret && s < 0 && (has_slave_files(tt, at) || (p->mflags & TTYM_SLAVE_CLOSED))) {
+		/* the lock would make the open fail and poison the slave (2.9) */
+		if (p->line.pty_locked)
+			ioctl(mf->cfd, TIOCSPTLCK, &zero);
+		s = own = ioctl(mf->cfd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (s < 0)
+			ret = -errno;
+		if (!ret)
+			ret = tty_line_read(mf->cfd, s, &p->line);
+	}
+	if (!ret && s >= 0) {
+		step = "reading its queues";
+		ret = tty_line_gather(mf->cfd, s, &p->line);
+		/* put back at once, whatever was gathered: leave-running, --kill and failure alike */
+		err = tty_line_apply(mf->cfd, s, &p->line, &step);
+		ret = ret ? ret : err;
+	}
+	if (own >= 0)
+		close(own);
+	if (p->line.pty_locked)
+		ioctl(mf->cfd, TIOCSPTLCK, &one);
+	if (ret) {
+		log_error("pid %d fd %d: pty %u: %s: %s", mf->pid, mf->fd, p->index, step,
+			  strerror(-ret));
+		return ret;
+	}
+	if (ioctl(mf->cfd, TIOCGSID, &p->sid) < 0)
+		p->sid = 0; /* ENOTTY: nobody's controlling terminal */
+	if (p->sid && ioctl(mf->cfd, TIOCGPGRP, &p->fg_pgid) < 0)
+		p->fg_pgid = 0;
+	if (!p->sid)
+		p->fg_pgid = 0;
+	if (has_slave_files(tt, at) || (p->mflags & TTYM_SLAVE_CLOSED))
+		p->sflags |= TTYS_OPENED;
+	if (p->line.pty_locked)
+		p->mflags |= TTYM_LOCKED;
+	if (p->line.packet)
+		p->mflags |= TTYM_PACKET;
+	if (p->line.excl_master)
+		p->mflags |= TTYM_EXCL;
+	if (p->line.excl_slave)
+		p->sflags |= TTYS_EXCL;
+	if (major(mf->st.st_dev) != major(p->dev) || minor(mf->st.st_dev) != minor(p->dev))
+		p->mflags |= TTYM_VIA_DEV_PTMX;
+	return 0;
+}
+
+static int state(struct ck_ttys *tt)
+{
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		int ret;
+
+		if (tt->ptys[i].master >= 0)
+			ret = state_paired(tt, (int)i);
+		else
+			ret = state_external(tt, (int)i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- 4. records ---------------------------------------------------------------------- */
+
+static uint32_t octal_option(const char *opts, const char *name, uint32_t dflt, bool *ret_set)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, len) && p[len] == '=') {
+			if (ret_set)
+				*ret_set = true;
+			return (uint32_t)strtoul(p + len + 1, NULL, !strcmp(name, "mode") ||
+								   !strcmp(name, "ptmxmode")
+							       ? 8
+							       : 10);
+		}
+	return dflt;
+}
+
+static void read_boot_id(uint8_t id[16])
+{
+	char text[64] = { 0 };
+	size_t k = 0;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	memset(id, 0, 16);
+	if (fd < 0)
+		return;
+	if (read(fd, text, sizeof(text) - 1) < 0)
+		text[0] = '\0';
+	close(fd);
+	for (const char *p = text; *p && k < 32; p++) {
+		unsigned int v;
+
+		if (*p == '-' || sscanf(p, "%1x", &v) != 1)
+			continue;
+		id[k / 2] = (uint8_t)(id[k / 2] << 4 | v);
+		k++;
+	}
+}
+
+/* st_dev of PATH inside the task's root, 0 if it cannot be seen. */
+static dev_t dev_in_root(pid_t pid, const char *path)
+{
+	char full[CRYO_PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path);
+	return stat(full, &st) == 0 ? st.st_dev : 0;
+}
+
+static int write_devpts(struct ck_ttys *tt, dev_t dev, pid_t pid, uint32_t *ret_objref)
+{
+	struct proc_mount_list ml = { 0 };
+	const struct proc_mount *mnt = NULL;
+	struct rec_devpts r = { 0 };
+	bool set;
+	int ret;
+
+	for (size_t i = 0; i < tt->nr_insts; i++)
+		if (tt->insts[i].dev == dev) {
+			*ret_objref = tt->insts[i].objref;
+			return 0;
+		}
+	ret = proc_read_mountinfo(pid, &ml);
+	if (ret) {
+		log_error("pid %d: cannot read its mounts: %s", pid, strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < ml.nr; i++)
+		if (!strcmp(ml.mounts[i].fstype, "devpts") && ml.mounts[i].dev_major == major(dev) &&
+		    ml.mounts[i].dev_minor == minor(dev) && !strcmp(ml.mounts[i].root, "/")) {
+			mnt = &ml.mounts[i];
+			break;
+		}
+	if (!mnt) {
+		log_error("pid %d: devpts instance %u:%u of its ptys is not mounted where it can "
+			  "see it, not supported",
+			  pid, major(dev), minor(dev));
+		proc_mount_list_free(&ml);
+		return -ENOTSUP;
+	}
+	{
+		struct ck_devpts *n = realloc(tt->insts, (tt->nr_insts + 1) * sizeof(*n));
+
+		if (!n) {
+			proc_mount_list_free(&ml);
+			return -ENOMEM;
+		}
+		tt->insts = n;
+	}
+	{
+		struct obj_key key = { .hash = dev, .word = { dev } };
+		bool is_new;
+
+		ret = objhash_lookup_or_add(tt->ctx->objs, OBJ_DEVPTS, &key, &r.objref, &is_new);
+	}
+	r.dev_major = major(dev);
+	r.dev_minor = minor(dev);
+	set = false;
+	r.uid = octal_option(mnt->super_options, "uid", 0, &set);
+	r.flags |= set ? DEVPTS_SETUID : 0;
+	set = false;
+	r.gid = octal_option(mnt->super_options, "gid", 0, &set);
+	r.flags |= set ? DEVPTS_SETGID : 0;
+	r.mode = octal_option(mnt->super_options, "mode", 0600, NULL) & 07777;
+	r.ptmxmode = octal_option(mnt->super_options, "ptmxmode", 0, NULL) & 07777;
+	r.max = octal_option(mnt->super_options, "max", CRYO_PTY_INDEX_MAX, NULL);
+	if (r.max == 0 || r.max > CRYO_PTY_INDEX_MAX)
+		r.max = CRYO_PTY_INDEX_MAX;
+	if (dev_in_root(pid, "/dev/pts") == dev)
+		r.flags |= DEVPTS_DEFAULT; /* /dev/ptmx opens in the instance on /dev/pts (2.3) */
+	if (dev_in_root(pid, mnt->point) != dev)
+		r.flags |= DEVPTS_COVERED;
+	read_boot_id(r.boot_id);
+	r.path_len = (uint32_t)strlen(mnt->point) + 1;
+	if (!ret)
+		ret = image_write_rec(&tt->ctx->w, REC_DEVPTS, &r, sizeof(r), mnt->point,
+				      r.path_len);
+	proc_mount_list_free(&ml);
+	if (ret)
+		return ret;
+	tt->insts[tt->nr_insts++] = (struct ck_devpts){ .dev = dev, .objref = r.objref };
+	*ret_objref = r.objref;
+	return 0;
+}
+
+static uint64_t ns_of(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+static int new_objref(struct ck_ttys *tt, enum obj_kind kind, uint64_t a, uint64_t b,
+		      uint32_t *ret)
+{
+	struct obj_key key = { .hash = a * 1000003ull ^ b, .word = { a, b, kind } };
+	bool is_new;
+
+	return objhash_lookup_or_add(tt->ctx->objs, kind, &key, ret, &is_new);
+}
+
+static int write_queues(struct ck_ttys *tt, const struct ck_pty *p)
+{
+	const struct tty_line *l = &p->line;
+	int ret = 0;
+
+	if (l->nr_segs) {
+		struct rec_tty_input in = {
+			.tty_objref = p->s_objref,
+			.nr_segs = (uint32_t)l->nr_segs,
+			.data_len = (uint32_t)l->in.len,
+		};
+		size_t seg_bytes = l->nr_segs * sizeof(*l->segs);
+		uint8_t *var = malloc(seg_bytes + l->in.len + 1);
+
+		if (!var)
+			return -ENOMEM;
+		memcpy(var, l->segs, seg_bytes);
+		if (l->in.len)
+			memcpy(var + seg_bytes, l->in.data, l->in.len);
+		ret = image_write_rec(&tt->ctx->w, REC_TTY_INPUT, &in, sizeof(in), var,
+				      seg_bytes + l->in.len);
+		free(var);
+	}
+	if (!ret && l->out.len) {
+		struct rec_tty_output out = { .tty_objref = p->m_objref,
+					      .data_len = (uint32_t)l->out.len };
+
+		ret = image_write_rec(&tt->ctx->w, REC_TTY_OUTPUT, &out, sizeof(out), l->out.data,
+				      l->out.len);
+	}
+	return ret;
+}
+
+static int write_pty(struct ck_ttys *tt, int at)
+{
+	struct ck_pty *p = &tt->ptys[at];
+	struct rec_tty_slave s = { 0 };
+	uint32_t devpts = 0;
+	pid_t pid = tt->ctx->tasks[0].pid;
+	int ret = 0;
+
+	for (size_t i = 0; i < tt->nr_files; i++)
+		if (tt->files[i].pty == at)
+			pid = tt->files[i].pid;
+	if (p->dev)
+		ret = write_devpts(tt, p->dev, pid, &devpts);
+	if (!ret && p->master >= 0) {
+		const struct ck_file *mf = &tt->files[p->master];
+		struct rec_tty_master m = {
+			.file_objref = mf->objref,
+			.devpts_objref = devpts,
+			.index = p->index,
+			.file_flags = mf->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+			.flags = p->mflags,
+			.pktstatus = p->line.packet ? p->line.pktstatus & TTY_PKT_MASK : 0,
+		};
+
+		/* a pending status of both kinds cannot be: the later one replaced the other */
+		ret = new_objref(tt, OBJ_TTY, p->dev, (uint64_t)p->index << 1, &p->m_objref);
+		m.objref = p->m_objref;
+		if (!ret)
+			ret = image_write_rec(&tt->ctx->w, REC_TTY_MASTER, &m, sizeof(m), NULL, 0);
+	}
+	if (!ret)
+		ret = new_objref(tt, OBJ_TTY, p->dev, (uint64_t)p->index << 1 | 1, &p->s_objref);
+	if (ret)
+		return ret;
+	s = (struct rec_tty_slave){
+		.objref = p->s_objref,
+		.master_objref = p->m_objref,
+		.devpts_objref = devpts,
+		.index = p->index,
+		.flags = p->sflags,
+		.stopped = p->line.stopped,
+		.sid = p->sid,
+		.fg_pgid = p->fg_pgid,
+		.uid = p->node.st_uid,
+		.gid = p->node.st_gid,
+		.mode = p->node.st_mode & 07777,
+		.atime_ns = ns_of(&p->node.st_atim),
+		.mtime_ns = ns_of(&p->node.st_mtim),
+		.termios = p->line.tio,
+		.locked = p->line.locked,
+		.ws_row = p->line.ws[0],
+		.ws_col = p->line.ws[1],
+		.ws_xpixel = p->line.ws[2],
+		.ws_ypixel = p->line.ws[3],
+	};
+	ret = image_write_rec(&tt->ctx->w, REC_TTY_SLAVE, &s, sizeof(s), NULL, 0);
+	for (size_t i = 0; i < tt->nr_files && !ret; i++) {
+		const struct ck_file *f = &tt->files[i];
+		struct rec_tty_file rf = {
+			.objref = f->objref,
+			.tty_objref = p->s_objref,
+			.flags = f->flags & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+			.how = (f->end == TTY_END_DEVTTY ? TTYF_DEVTTY : 0) |
+			       (f->dead ? TTYF_HUNGUP : 0),
+		};
+
+		if (f->pty == at && f->end != TTY_END_MASTER)
+			ret = image_write_rec(&tt->ctx->w, REC_TTY_FILE, &rf, sizeof(rf), NULL, 0);
+	}
+	if (!ret)
+		ret = write_queues(tt, p);
+	return ret;
+}
+
+/* The controlling terminal of each task: /proc/PID/stat's tty_nr, matched by session. */
+static int write_ctty(struct ck_ttys *tt, struct ckpt_task *t)
+{
+	const struct proc_stat *st = &t->stat;
+	unsigned int maj = ((unsigned)st->tty_nr >> 8) & 0xfff;
+	unsigned int min = ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
+	struct rec_tty_ctty c = { .task_objref = t->objref };
+
+	if (!st->tty_nr)
+		return 0;
+	if (tty_end_of(makedev(maj, min)) != TTY_END_SLAVE) {
+		log_error("pid %d: its controlling terminal is a terminal of another kind (%u:%u), "
+			  "not supported",
+			  t->pid, maj, min);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		const struct ck_pty *p = &tt->ptys[i];
+
+		if (p->index == min && p->sid == st->session && p->sid) {
+			c.tty_objref = p->s_objref;
+			break;
+		}
+	}
+	if (!c.tty_objref) {
+		log_error("pid %d: its controlling terminal (pty %u) is not open in the tree; a "
+			  "terminal the tree does not hold is not supported yet",
+			  t->pid, min);
+		return -ENOTSUP;
+	}
+	return image_write_rec(&tt->ctx->w, REC_TTY_CTTY, &c, sizeof(c), NULL, 0);
+}
+
+static void free_ttys(struct ck_ttys *tt)
+{
+	for (size_t i = 0; i < tt->nr_files; i++)
+		close(tt->files[i].cfd);
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		if (tt->ptys[i].peer >= 0)
+			close(tt->ptys[i].peer);
+		tty_line_free(&tt->ptys[i].line);
+	}
+	free(tt->files);
+	free(tt->ptys);
+	free(tt->insts);
+}
+
+int tty_dump(struct ckpt_ctx *ctx)
+{
+	struct ck_ttys tt = { .ctx = ctx };
+	int ret;
+
+	ret = collect(&tt);
+	if (!ret)
+		ret = pair(&tt);
+	if (!ret)
+		ret = state(&tt);
+	for (size_t i = 0; i < tt.nr_ptys && !ret; i++)
+		ret = write_pty(&tt, (int)i);
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
+		ret = write_ctty(&tt, &ctx->tasks[i]);
+	free_ttys(&tt);
+	return ret;
+}

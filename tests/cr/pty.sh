@@ -1,0 +1,88 @@
+#!/bin/bash
+# The pty cases that need the driver's hand (doc/pty.md sections 7 to 9):
+#   - an index taken before restart: by default the pty gets another index
+#     and restart says so in one line; with --pty-index=exact restart fails
+#     with one line and leaves nothing behind;
+#   - a devpts mount covered by another mount between checkpoint and
+#     restart: the pty still comes back in its own instance;
+#   - a terminal whose master is outside the tree (script(1) holds it):
+#     saved as external, and restart refuses it by name.
+# TAP, run by prove; in its own pid and mount namespace with its own devpts.
+set -u
+. "$(dirname "$0")/lib.sh"
+cr_setup pty "$@"
+cr_private_devpts "$tmp"
+BIN=$(readlink -f "${CR_BIN:-build/normal/cr}")
+cleanup() {
+	kill -9 $(jobs -p) "${pid:-}" 2>/dev/null
+	wait 2>/dev/null
+	umount -l "$tmp/cover" "$tmp/pts2" 2>/dev/null
+	cr_private_devpts_end
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start PROGRAM: runs it in its own session until it is ready; pid in $pid, log in $log
+start() {
+	log=$tmp/$1.log
+	setsid env CR_TMPDIR="$tmp" "$BIN/$1" >>"$log" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid" # reaped by us, without bash's "Killed" notices
+	until_ok 10 "$1 ready" grep -qx ready "$log"
+}
+
+# passes: SIGUSR2 to the (restored) program, whose log must end with a new PASS
+verdicts() { grep -c -e PASS -e FAIL "$log"; }
+more_verdicts() { [ "$(verdicts)" -gt "$1" ]; }
+passes() {
+	local before
+	before=$(verdicts)
+	kill -USR2 "$pid" 2>/dev/null || return 1
+	until_ok 10 "verdict" more_verdicts "$before" && [ "$(tail -n 1 "$log")" = PASS ]
+}
+
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(stat_field "$1" 3)" = Z ]; }
+ptys() { ls /dev/pts | grep -c '^[0-9]'; }
+
+# --- an index taken ---------------------------------------------------------------
+start pty_queues
+ok "checkpoint --kill of a program with three ptys" \
+	'"$CRYO" checkpoint --kill -o "$tmp/q.img" "$pid" && wait "$pid" 2>/dev/null; gone "$pid"'
+exec 7<>/dev/ptmx # takes the lowest free index: the first pty's
+held=$(ptys)
+ok "--pty-index=exact: restart fails" \
+	'! "$CRYO" restart --detach --pty-index=exact "$tmp/q.img" 2>"$tmp/err"'
+ok "with one line naming the pty" \
+	'[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^cryo: pty 0 (devpts /dev/pts): index taken; free it" "$tmp/err"'
+ok "and nothing left behind (no task, no pty)" 'gone "$pid" && [ "$(ptys)" = "$held" ]'
+ok "by default restart succeeds" '"$CRYO" restart --detach "$tmp/q.img" 2>"$tmp/err"'
+ok "saying in one line which pty moved where" \
+	'[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^cryo: warning: pty 0 (devpts /dev/pts): index taken, restored as pty 3$" "$tmp/err"'
+ok "the program works on: its queues and line editing pass" passes
+exec 7>&-
+kill -9 "$pid" 2>/dev/null
+
+# --- a covered devpts mount ---------------------------------------------------------
+start pty_instances
+ok "checkpoint --kill of a program with ptys in two instances" \
+	'"$CRYO" checkpoint --kill -o "$tmp/i.img" "$pid" && wait "$pid" 2>/dev/null; gone "$pid"'
+mount -t devpts -o newinstance devpts "$CR_PTS2" # covers the second instance
+ok "restart with the second instance covered" '"$CRYO" restart --detach "$tmp/i.img"'
+ok "each pair is back in its own instance, with its data" passes
+kill -9 "$pid" 2>/dev/null
+umount "$CR_PTS2"
+
+# --- an external terminal --------------------------------------------------------------
+setsid script -qfc "sleep 1000" /dev/null </dev/null >/dev/null 2>&1 &
+until_ok 10 "script's sleep" pgrep -x -P $! sleep >/dev/null
+pid=$(pgrep -x -P $! sleep)
+ok "checkpoint of a program on a terminal held outside the tree" \
+	'"$CRYO" checkpoint --kill -o "$tmp/e.img" "$pid"'
+ok "the image holds it as external, with its session" \
+	'"$CRYO" show "$tmp/e.img" | grep -q "tty_slave .* flags=0x11 .* sid=$pid " &&
+	 "$CRYO" show "$tmp/e.img" | grep -q "ctty "'
+ok "restart refuses it" '! "$CRYO" restart --detach "$tmp/e.img" 2>"$tmp/err"'
+ok "with one line naming the terminal" \
+	'[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^cryo: pty [0-9]* is an external terminal (its master is outside the image); restarting external terminals is not supported yet$" "$tmp/err"'
+ok "and nothing left behind" 'sleep 0.1; gone "$pid"'
+echo "1..$n"

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Session and the states of files. The program (a session leader) makes the
+ * slave of pair A its controlling terminal with its own group in the
+ * foreground, and opens /dev/tty. Pair H: a slave file hung up by
+ * TIOCVHANGUP next to one opened after (live). Pair X: the slave was opened
+ * and closed: the master reads EIO.
+ */
+#include <sys/sysmacros.h>
+
+#include "cr/ptytest.h"
+
+static void check_stat(dev_t rdev)
+{
+	char text[1024], *p;
+	int tty_nr = 0, tpgid = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+
+	cr_check(f && fgets(text, sizeof(text), f), "read /proc/self/stat: %m");
+	fclose(f);
+	p = strrchr(text, ')');
+	cr_check(p && sscanf(p + 2, "%*c %*d %*d %*d %d %d", &tty_nr, &tpgid) == 2,
+		 "parse /proc/self/stat");
+	cr_check((unsigned)tty_nr == ((minor(rdev) & 0xff) | (major(rdev) << 8) |
+				      ((minor(rdev) & ~0xffu) << 12)),
+		 "controlling tty %#x, wanted the slave %u:%u", tty_nr, major(rdev), minor(rdev));
+	cr_check(tpgid == getpgrp(), "foreground group %d, wanted %d", tpgid, getpgrp());
+}
+
+int main(void)
+{
+	int ma, sa, mh, sh_dead, sh_live, mx, sx, index, tty, sid, pgrp = 0, fl;
+	char buf[64], link[64];
+	struct stat st;
+	ssize_t n;
+
+	cr_init();
+	cr_check(getsid(0) == getpid(), "not a session leader");
+	ma = pt_open("/dev/ptmx", &sa, &index);
+	cr_check(ioctl(sa, TIOCSCTTY, 0) == 0, "TIOCSCTTY: %m");
+	pgrp = getpgrp();
+	cr_check(ioctl(sa, TIOCSPGRP, &pgrp) == 0, "TIOCSPGRP: %m");
+	tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+	cr_check(tty >= 0, "open /dev/tty: %m");
+	mh = pt_open("/dev/ptmx", &sh_dead, &index);
+	cr_check(ioctl(sh_dead, TIOCVHANGUP) == 0, "TIOCVHANGUP: %m");
+	sh_live = ioctl(mh, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	cr_check(sh_live >= 0, "TIOCGPTPEER: %m");
+	mx = pt_open("/dev/ptmx", &sx, &index);
+	close(sx);
+	fl = fcntl(mx, F_GETFL);
+	fcntl(mx, F_SETFL, fl | O_NONBLOCK);
+
+	cr_ready();
+	cr_wait();
+
+	cr_check(fstat(sa, &st) == 0, "fstat: %m");
+	check_stat(st.st_rdev);
+	cr_check(ioctl(ma, TIOCGSID, &sid) == 0 && sid == getpid(), "session of pair A: %d", sid);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", tty);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	cr_check(n == 8 && !memcmp(buf, "/dev/tty", 8), "the /dev/tty file is now %.*s", (int)n,
+		 buf);
+	pt_write(tty, "via tty", 7);
+	pt_expect(ma, "via tty", 7, "written through /dev/tty");
+
+	cr_check(read(sh_dead, buf, 1) == 0, "hung-up file: read did not give end of file");
+	cr_check(write(sh_dead, "x", 1) < 0 && errno == EIO, "hung-up file: write did not fail");
+	pt_write(sh_live, "live", 4);
+	pt_expect(mh, "live", 4, "the file opened after the hangup");
+
+	cr_check(read(mx, buf, 1) < 0 && errno == EIO, "closed slave: the master read %m, not EIO");
+	cr_pass();
+}
