@@ -66,6 +66,49 @@ int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const lo
 	return ckpt_mem_read(t->pid, page, out, len);
 }
 
+/* The scratch page goes: before mm_dump, the task's layout must be its own. */
+static void drop_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	long r;
+
+	if (t->scratch &&
+	    !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0, &r))
+		t->scratch = 0;
+}
+
+int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags)
+{
+	size_t len = strlen(path) + 1;
+	uint64_t page;
+	long fd, r;
+	int ret, pidfd, cfd;
+
+	if (len > (size_t)ctx->page_size)
+		return -ENAMETOOLONG;
+	ret = task_scratch(ctx, t, &page);
+	if (!ret) {
+		struct iovec local = { (void *)path, len }, remote = { (void *)page, len };
+
+		if (process_vm_writev(t->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+			ret = -errno;
+	}
+	if (!ret)
+		ret = ckpt_task_syscall(t, SYS_openat, AT_FDCWD, (long)page, flags, 0, &fd);
+	drop_scratch(ctx, t);
+	if (ret)
+		return ret;
+	if (fd < 0)
+		return (int)fd;
+	pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	cfd = pidfd < 0 ? -errno : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (cfd < 0 && pidfd >= 0)
+		cfd = -errno;
+	if (pidfd >= 0)
+		close(pidfd);
+	ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r);
+	return cfd;
+}
+
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)addr, len };

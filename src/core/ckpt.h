@@ -50,6 +50,14 @@ int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, l
 int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
 		    int arg_index, void *out, size_t len);
 
+/*
+ * Opens PATH in task T (an injected openat with FLAGS, resolved in the
+ * task's root and cwd) and returns cryo's descriptor of that open file;
+ * the task's own descriptor is closed again and no scratch page stays.
+ * -errno on failure.
+ */
+int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags);
+
 /* Reads LEN bytes of task memory at ADDR. 0 or -errno. */
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 

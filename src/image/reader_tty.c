@@ -57,6 +57,8 @@ static int cmp_key(const void *x, const void *y)
 /* The first pair of equal keys, or NULL. Sorts the array. */
 static const struct tty_pair_key *find_dup(struct tty_pair_key *arr, size_t nr)
 {
+	if (nr < 2)
+		return NULL; /* and arr may be NULL, which qsort must not get */
 	qsort(arr, nr, sizeof(*arr), cmp_key);
 	for (size_t i = 1; i < nr; i++)
 		if (arr[i].a == arr[i - 1].a && arr[i].b == arr[i - 1].b)
@@ -431,7 +433,8 @@ int check_tty_end(struct parser *p)
 	if ((ret = check_pairs(p)))
 		return ret;
 	/* sorted by (task, tty) for the leaders' lookups; a task has one (checked) */
-	qsort(p->tty.cttys, p->tty.nr_cttys, sizeof(*p->tty.cttys), cmp_pair);
+	if (p->tty.nr_cttys > 1)
+		qsort(p->tty.cttys, p->tty.nr_cttys, sizeof(*p->tty.cttys), cmp_pair);
 	return check_leaders(p);
 }
 

@@ -54,8 +54,9 @@ struct ck_file {
 	uint32_t flags; /* open flags, from fdinfo */
 	int mnt_id;
 	uint32_t objref;
-	bool dead; /* hung up: reads 0, writes and ioctls EIO (2.10) */
-	int pty;   /* index into ck_ttys.ptys, -1 until paired */
+	bool dead;   /* hung up: reads 0, writes and ioctls EIO (2.10) */
+	bool hidden; /* opened by cryo in the task to reach its controlling tty: not a file of it */
+	int pty;     /* index into ck_ttys.ptys, -1 until paired */
 };
 
 struct ck_devpts {
@@ -186,17 +187,8 @@ static int check_file(struct ck_file *f)
 	return 0;
 }
 
-static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st)
+static int grow_files(struct ck_ttys *tt)
 {
-	struct proc_fdinfo info;
-	struct ck_file *f;
-	uint32_t objref;
-	bool is_new;
-	int ret, cfd;
-
-	ret = files_lookup_fd(tt->ctx, pid, fd, st, &objref, &is_new);
-	if (ret || !is_new)
-		return ret;
 	if (tt->nr_files == tt->cap_files) {
 		size_t cap = tt->cap_files ? tt->cap_files * 2 : 8;
 		struct ck_file *n = realloc(tt->files, cap * sizeof(*n));
@@ -206,6 +198,22 @@ static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st
 		tt->files = n;
 		tt->cap_files = cap;
 	}
+	return 0;
+}
+
+static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st)
+{
+	struct proc_fdinfo info;
+	struct ck_file *f;
+	uint32_t objref;
+	bool is_new;
+	int ret, cfd;
+
+	ret = files_lookup_fd(tt->ctx, pid, fd, st, &objref, &is_new);
+	if (!ret && is_new)
+		ret = grow_files(tt);
+	if (ret || !is_new)
+		return ret;
 	ret = proc_read_fdinfo(pid, fd, &info);
 	cfd = ret ? ret : fetch_fd(pid, fd);
 	if (cfd < 0) {
@@ -304,11 +312,12 @@ static int pair_master(struct ck_ttys *tt, size_t fi)
 
 		if (peer >= 0)
 			close(peer);
-		log_error("pid %d fd %d: pty %d: its devpts instance cannot be found (%s)%s", f->pid,
-			  f->fd, index, strerror(err),
-			  err == ENODEV ? "; the master was opened through /dev/ptmx before another "
-					  "devpts was mounted on /dev/pts, not supported"
-					: "");
+		log_error("pid %d fd %d: pty %d: its devpts instance cannot be found (%s)%s",
+			  f->pid, f->fd, index, strerror(err),
+			  err == ENODEV
+			      ? "; the master was opened through /dev/ptmx before another "
+				"devpts was mounted on /dev/pts, not supported"
+			      : "");
 		return -err;
 	}
 	p = new_pty(tt, st.st_dev, (uint32_t)index, &at);
@@ -386,8 +395,7 @@ static int probe_devtty(struct ck_ttys *tt, const struct ck_file *f, uint32_t in
 		if (p->index != index || p->master < 0)
 			continue;
 		if (tty_termios_get(tt->files[p->master].cfd, &before) == 0 &&
-		    tty_termios_get(f->cfd, &seen) == 0 &&
-		    !memcmp(&before, &seen, sizeof(before)))
+		    tty_termios_get(f->cfd, &seen) == 0 && !memcmp(&before, &seen, sizeof(before)))
 			return (int)i; /* equal termios: a good guess; see doc/pty.md 5.2 */
 	}
 	return found;
@@ -434,6 +442,72 @@ static int pair(struct ck_ttys *tt)
 	return ret;
 }
 
+/*
+ * A task's controlling terminal is usually among the files already seen:
+ * a master of the tree whose session is the task's, or a slave file with
+ * its number. When it is not (the task closed every descriptor of it), it
+ * is reached by opening /dev/tty inside the task (doc/pty.md section 9).
+ */
+static bool ctty_seen(const struct ck_ttys *tt, const struct proc_stat *st, unsigned int index)
+{
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		const struct ck_pty *p = &tt->ptys[i];
+		int sid = 0;
+
+		if (p->index != index)
+			continue;
+		if (p->master < 0 ||
+		    (ioctl(tt->files[p->master].cfd, TIOCGSID, &sid) == 0 && sid == st->session))
+			return true;
+	}
+	return false;
+}
+
+static int open_ctty(struct ck_ttys *tt, struct ckpt_task *t)
+{
+	struct ck_file *f;
+	int cfd, ret = grow_files(tt);
+
+	if (ret)
+		return ret;
+	cfd = ckpt_task_open(tt->ctx, t, "/dev/tty", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (cfd < 0) {
+		log_error("pid %d: cannot reach its controlling terminal (/dev/tty): %s", t->pid,
+			  strerror(-cfd));
+		return cfd;
+	}
+	f = &tt->files[tt->nr_files++];
+	*f = (struct ck_file){ .pid = t->pid,
+			       .fd = -1,
+			       .cfd = cfd,
+			       .end = TTY_END_DEVTTY,
+			       .hidden = true,
+			       .pty = -1 };
+	if (fstat(cfd, &f->st) < 0)
+		return -errno;
+	return pair_devtty(tt, f);
+}
+
+static int find_cttys(struct ck_ttys *tt)
+{
+	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
+		struct ckpt_task *t = &tt->ctx->tasks[i];
+		unsigned int maj = ((unsigned)t->stat.tty_nr >> 8) & 0xfff;
+		unsigned int min = ((unsigned)t->stat.tty_nr & 0xff) |
+				   (((unsigned)t->stat.tty_nr >> 12) & 0xfff00);
+		int ret;
+
+		/* another kind of terminal is refused by name when the ctty records are written */
+		if (!t->stat.tty_nr || tty_end_of(makedev(maj, min)) != TTY_END_SLAVE ||
+		    ctty_seen(tt, &t->stat, min))
+			continue;
+		ret = open_ctty(tt, t);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* --- 3. state ------------------------------------------------------------------------ */
 
 /* A live slave file of the tree, or -1. */
@@ -449,7 +523,8 @@ static int live_slave(const struct ck_ttys *tt, int at)
 static bool has_slave_files(const struct ck_ttys *tt, int at)
 {
 	for (size_t i = 0; i < tt->nr_files; i++)
-		if (tt->files[i].pty == at && tt->files[i].end != TTY_END_MASTER)
+		if (tt->files[i].pty == at && tt->files[i].end != TTY_END_MASTER &&
+		    !tt->files[i].hidden)
 			return true;
 	return false;
 }
@@ -460,7 +535,8 @@ static void external_session(struct ck_ttys *tt, struct ck_pty *p)
 	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
 		const struct proc_stat *st = &tt->ctx->tasks[i].stat;
 		unsigned int maj = ((unsigned)st->tty_nr >> 8) & 0xfff;
-		unsigned int min = ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
+		unsigned int min =
+		    ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
 
 		if (st->tty_nr && tty_end_of(makedev(maj, min)) == TTY_END_SLAVE &&
 		    min == p->index) {
@@ -493,8 +569,19 @@ static int state_external(struct ck_ttys *tt, int at)
 		p->sflags |= TTYS_EXCL;
 	if (p->sflags & TTYS_EXTERNAL)
 		external_session(tt, p);
-	p->sflags |= TTYS_OPENED; /* it has files: that is how it was found */
+	if (has_slave_files(tt, at))
+		p->sflags |= TTYS_OPENED;
 	return 0;
+}
+
+/* The put-back's I/O touched the node's times (2.11): they are put back too. */
+static int restore_node_times(const struct ck_pty *p)
+{
+	struct timespec times[2] = { p->node.st_atim, p->node.st_mtim };
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->peer);
+	return utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
 }
 
 /*
@@ -514,8 +601,12 @@ static int state_paired(struct ck_ttys *tt, int at)
 
 	if (poll(&pm, 1, 0) == 1 && (pm.revents & POLLHUP))
 		p->mflags |= TTYM_SLAVE_CLOSED;
-	if (s >= 0 && write(s, "", 0) < 0 && errno == EIO)
-		p->sflags |= TTYS_IO_ERROR; /* a failed open poisoned it (2.9) */
+	if (s >= 0 && write(s, "", 0) < 0 && errno == EIO) {
+		/* a failed open poisoned it (2.9): an open of cryo's own cures it, and it is
+		 * poisoned again after */
+		p->sflags |= TTYS_IO_ERROR;
+		s = -1;
+	}
 	ret = tty_line_read(mf->cfd, s, &p->line);
 	if (!ret && s < 0 && (has_slave_files(tt, at) || (p->mflags & TTYM_SLAVE_CLOSED))) {
 		/* the lock would make the open fail and poison the slave (2.9) */
@@ -530,14 +621,19 @@ static int state_paired(struct ck_ttys *tt, int at)
 	if (!ret && s >= 0) {
 		step = "reading its queues";
 		ret = tty_line_gather(mf->cfd, s, &p->line);
-		/* put back at once, whatever was gathered: leave-running, --kill and failure alike */
+		/* put back at once, whatever was gathered: leave-running, --kill and failure alike
+		 */
 		err = tty_line_apply(mf->cfd, s, &p->line, &step);
 		ret = ret ? ret : err;
 	}
 	if (own >= 0)
 		close(own);
+	if ((p->sflags & TTYS_IO_ERROR) && !ret)
+		ret = tty_poison_slave(mf->cfd);
 	if (p->line.pty_locked)
 		ioctl(mf->cfd, TIOCSPTLCK, &one);
+	if (!ret)
+		ret = restore_node_times(p);
 	if (ret) {
 		log_error("pid %d fd %d: pty %u: %s: %s", mf->pid, mf->fd, p->index, step,
 			  strerror(-ret));
@@ -589,10 +685,9 @@ static uint32_t octal_option(const char *opts, const char *name, uint32_t dflt, 
 		if (!strncmp(p, name, len) && p[len] == '=') {
 			if (ret_set)
 				*ret_set = true;
-			return (uint32_t)strtoul(p + len + 1, NULL, !strcmp(name, "mode") ||
-								   !strcmp(name, "ptmxmode")
-							       ? 8
-							       : 10);
+			return (uint32_t)strtoul(
+			    p + len + 1, NULL,
+			    !strcmp(name, "mode") || !strcmp(name, "ptmxmode") ? 8 : 10);
 		}
 	return dflt;
 }
@@ -648,8 +743,9 @@ static int write_devpts(struct ck_ttys *tt, dev_t dev, pid_t pid, uint32_t *ret_
 		return ret;
 	}
 	for (size_t i = 0; i < ml.nr; i++)
-		if (!strcmp(ml.mounts[i].fstype, "devpts") && ml.mounts[i].dev_major == major(dev) &&
-		    ml.mounts[i].dev_minor == minor(dev) && !strcmp(ml.mounts[i].root, "/")) {
+		if (!strcmp(ml.mounts[i].fstype, "devpts") &&
+		    ml.mounts[i].dev_major == major(dev) && ml.mounts[i].dev_minor == minor(dev) &&
+		    !strcmp(ml.mounts[i].root, "/")) {
 			mnt = &ml.mounts[i];
 			break;
 		}
@@ -695,8 +791,8 @@ static int write_devpts(struct ck_ttys *tt, dev_t dev, pid_t pid, uint32_t *ret_
 	read_boot_id(r.boot_id);
 	r.path_len = (uint32_t)strlen(mnt->point) + 1;
 	if (!ret)
-		ret = image_write_rec(&tt->ctx->w, REC_DEVPTS, &r, sizeof(r), mnt->point,
-				      r.path_len);
+		ret =
+		    image_write_rec(&tt->ctx->w, REC_DEVPTS, &r, sizeof(r), mnt->point, r.path_len);
 	proc_mount_list_free(&ml);
 	if (ret)
 		return ret;
@@ -710,8 +806,7 @@ static uint64_t ns_of(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
 }
 
-static int new_objref(struct ck_ttys *tt, enum obj_kind kind, uint64_t a, uint64_t b,
-		      uint32_t *ret)
+static int new_objref(struct ck_ttys *tt, enum obj_kind kind, uint64_t a, uint64_t b, uint32_t *ret)
 {
 	struct obj_key key = { .hash = a * 1000003ull ^ b, .word = { a, b, kind } };
 	bool is_new;
@@ -818,7 +913,7 @@ static int write_pty(struct ck_ttys *tt, int at)
 			       (f->dead ? TTYF_HUNGUP : 0),
 		};
 
-		if (f->pty == at && f->end != TTY_END_MASTER)
+		if (f->pty == at && f->end != TTY_END_MASTER && !f->hidden)
 			ret = image_write_rec(&tt->ctx->w, REC_TTY_FILE, &rf, sizeof(rf), NULL, 0);
 	}
 	if (!ret)
@@ -851,10 +946,9 @@ static int write_ctty(struct ck_ttys *tt, struct ckpt_task *t)
 		}
 	}
 	if (!c.tty_objref) {
-		log_error("pid %d: its controlling terminal (pty %u) is not open in the tree; a "
-			  "terminal the tree does not hold is not supported yet",
+		log_error("pid %d: its controlling terminal (pty %u) belongs to another session",
 			  t->pid, min);
-		return -ENOTSUP;
+		return -EINVAL;
 	}
 	return image_write_rec(&tt->ctx->w, REC_TTY_CTTY, &c, sizeof(c), NULL, 0);
 }
@@ -881,6 +975,8 @@ int tty_dump(struct ckpt_ctx *ctx)
 	ret = collect(&tt);
 	if (!ret)
 		ret = pair(&tt);
+	if (!ret)
+		ret = find_cttys(&tt);
 	if (!ret)
 		ret = state(&tt);
 	for (size_t i = 0; i < tt.nr_ptys && !ret; i++)

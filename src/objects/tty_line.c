@@ -19,6 +19,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
 #define QUEUE_READ    65536 /* one read of a queue; more than the kernel ever holds (2.6) */
 #define PUT_BACK_STEP 1024  /* bytes per write when refilling a queue (2.6) */
 #define PUT_BACK_WAIT 2000  /* polls of 1 ms without progress before giving up */
@@ -230,6 +234,22 @@ static int put_back(int w, int r, const uint8_t *data, size_t len)
 	return 0;
 }
 
+int tty_poison_slave(int m)
+{
+	int one = 1, zero = 0, fd, ret = 0;
+
+	if (ioctl(m, TIOCSPTLCK, &one) < 0)
+		return -errno;
+	fd = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		ret = -EIO; /* the open should have failed */
+	}
+	if (ioctl(m, TIOCSPTLCK, &zero) < 0)
+		ret = -errno;
+	return ret;
+}
+
 /* --- gather ------------------------------------------------------------------------ */
 
 int tty_line_read(int m, int s, struct tty_line *l)
@@ -283,8 +303,8 @@ int tty_line_read_slave(int s, struct tty_line *l)
 void tty_line_default(struct tty_line *l)
 {
 	/* the kernel's tty_std_termios, as a pty slave has it (CS8, CREAD forced) */
-	static const uint8_t cc[CRYO_NCCS] = { 0x03, 0x1c, 0x7f, 0x15, 0x04, 0, 1, 0, 0x11, 0x13,
-					       0x1a, 0,	   0x12, 0x0f, 0x17, 0x16, 0 };
+	static const uint8_t cc[CRYO_NCCS] = { 0x03, 0x1c, 0x7f, 0x15, 0x04, 0,	   1,	 0, 0x11,
+					       0x13, 0x1a, 0,	 0x12, 0x0f, 0x17, 0x16, 0 };
 
 	memset(&l->tio, 0, sizeof(l->tio));
 	memset(&l->locked, 0, sizeof(l->locked));
@@ -442,9 +462,8 @@ int tty_line_gather(int m, int s, struct tty_line *l)
 
 static bool special(const struct termios2 *t, uint8_t c)
 {
-	static const int specials[] = { VINTR, VQUIT,	 VERASE,   VKILL,   VEOF,
-					VSTART, VSTOP,	 VSUSP,	   VEOL,    VREPRINT,
-					VDISCARD, VWERASE, VLNEXT, VEOL2 };
+	static const int specials[] = { VINTR, VQUIT, VERASE,	VKILL,	  VEOF,	   VSTART, VSTOP,
+					VSUSP, VEOL,  VREPRINT, VDISCARD, VWERASE, VLNEXT, VEOL2 };
 
 	if (c == '\n' || c == '\r')
 		return true;

@@ -71,6 +71,13 @@ int tty_line_gather(int m, int s, struct tty_line *l);
  */
 int tty_line_apply(int m, int s, const struct tty_line *l, const char **ret_step);
 
+/*
+ * Puts the slave in the error state a failed open leaves (doc/pty.md 2.9):
+ * its open files get EIO until a later open succeeds. Leaves the pty
+ * unlocked. 0 or -errno.
+ */
+int tty_poison_slave(int m);
+
 /* The termios in the image's layout, and back. */
 int tty_termios_get(int fd, struct rec_termios2 *t);
 

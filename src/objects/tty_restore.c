@@ -170,7 +170,8 @@ static int covered_ptmx(const char *point, dev_t dev)
 		int ret = -ENOENT;
 
 		close(sv[0]);
-		if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+		if (unshare(CLONE_NEWNS) == 0 &&
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
 			for (int i = 0; i < COVER_DEPTH; i++) {
 				if (stat(ptmx, &st) == 0 && st.st_dev == dev) {
 					int p = open(ptmx, O_PATH | O_CLOEXEC);
@@ -206,7 +207,8 @@ static int find_instance(struct rst_ctx *ctx, const struct rec_devpts *d, struct
 	out->ptmx_path = -1;
 	ret = same_boot(d) ? proc_read_mountinfo(getpid(), &ml) : 0;
 	for (size_t i = 0; !ret && i < ml.nr; i++)
-		if (!strcmp(ml.mounts[i].fstype, "devpts") && ml.mounts[i].dev_major == d->dev_major &&
+		if (!strcmp(ml.mounts[i].fstype, "devpts") &&
+		    ml.mounts[i].dev_major == d->dev_major &&
 		    ml.mounts[i].dev_minor == d->dev_minor && !strcmp(ml.mounts[i].point, path))
 			mounted = true;
 	proc_mount_list_free(&ml);
@@ -443,7 +445,8 @@ static int line_of(struct rst_ctx *ctx, const struct rst_pty *p, struct tty_line
 			if (!ret)
 				ret = tty_bytes_add(&l->in, segs + in->nr_segs, in->data_len);
 		} else if (r->type == REC_TTY_OUTPUT && p->m &&
-			   ((const struct rec_tty_output *)r->payload)->tty_objref == p->m->objref) {
+			   ((const struct rec_tty_output *)r->payload)->tty_objref ==
+			       p->m->objref) {
 			const struct rec_tty_output *out = r->payload;
 
 			ret = tty_bytes_add(&l->out, out + 1, out->data_len);
@@ -483,7 +486,8 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 	if (!ret)
 		ret = open_files(ctx, p, true);
 	if (!ret && (p->s->flags & TTYS_OPENED) && !(p->s->flags & TTYS_MASTER_GONE)) {
-		p->slave = keep_fd(ctx, ioctl(p->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+		p->slave =
+		    keep_fd(ctx, ioctl(p->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
 		ret = p->slave < 0 ? p->slave : 0;
 	}
 	if (!ret && p->slave >= 0)
@@ -544,9 +548,10 @@ static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
 			continue;
 		t = task_of(ctx, c->task_objref);
 		if (t && t->task->sid != t->pid) {
-			log_error("pid %d: its controlling terminal is pty %u, but it does not lead "
-				  "its session %d, which is not in the image; not supported yet",
-				  t->pid, s->index, t->task->sid);
+			log_error(
+			    "pid %d: its controlling terminal is pty %u, but it does not lead "
+			    "its session %d, which is not in the image; not supported yet",
+			    t->pid, s->index, t->task->sid);
 			return -ENOTSUP;
 		}
 		has_ctty = true;
@@ -661,20 +666,14 @@ int tty_restore_finish(struct rst_ctx *ctx)
 			  .tv_nsec = (long)(p->s->mtime_ns % 1000000000u) },
 		};
 		char proc[64];
-		int one = 1, zero = 0, fd;
+		int one = 1;
 
 		if (p->slave >= 0) {
 			close(p->slave); /* still listed in kept_fds: closing twice is harmless */
 			p->slave = -1;
 		}
-		if (p->s->flags & TTYS_IO_ERROR) {
-			/* a failed open while locked sets the error state (2.9) */
-			ioctl(p->master, TIOCSPTLCK, &one);
-			fd = ioctl(p->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (fd >= 0)
-				close(fd);
-			ioctl(p->master, TIOCSPTLCK, &zero);
-		}
+		if (p->s->flags & TTYS_IO_ERROR)
+			ret = tty_poison_slave(p->master);
 		if (p->m && (p->m->flags & TTYM_LOCKED) && ioctl(p->master, TIOCSPTLCK, &one) < 0)
 			ret = -errno;
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->peer);

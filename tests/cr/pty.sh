@@ -6,7 +6,8 @@
 #   - a devpts mount covered by another mount between checkpoint and
 #     restart: the pty still comes back in its own instance;
 #   - a terminal whose master is outside the tree (script(1) holds it):
-#     saved as external, and restart refuses it by name.
+#     saved as external, and restart refuses it by name; also when it is
+#     only the task's controlling terminal, with no descriptor of it.
 # TAP, run by prove; in its own pid and mount namespace with its own devpts.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -78,11 +79,24 @@ until_ok 10 "script's sleep" pgrep -x -P $! sleep >/dev/null
 pid=$(pgrep -x -P $! sleep)
 ok "checkpoint of a program on a terminal held outside the tree" \
 	'"$CRYO" checkpoint --kill -o "$tmp/e.img" "$pid"'
+"$CRYO" show "$tmp/e.img" >"$tmp/e.show"
 ok "the image holds it as external, with its session" \
-	'"$CRYO" show "$tmp/e.img" | grep -q "tty_slave .* flags=0x11 .* sid=$pid " &&
-	 "$CRYO" show "$tmp/e.img" | grep -q "ctty "'
+	'grep -q "tty_slave .* flags=0x11 .* sid=$pid " "$tmp/e.show" && grep -q "ctty " "$tmp/e.show"'
 ok "restart refuses it" '! "$CRYO" restart --detach "$tmp/e.img" 2>"$tmp/err"'
 ok "with one line naming the terminal" \
 	'[ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "^cryo: pty [0-9]* is an external terminal (its master is outside the image); restarting external terminals is not supported yet$" "$tmp/err"'
 ok "and nothing left behind" 'sleep 0.1; gone "$pid"'
+
+# the same terminal as controlling terminal only: no descriptor of it in the task
+setsid script -qfc "exec sleep 1000 </dev/null >/dev/null 2>&1" /dev/null </dev/null >/dev/null 2>&1 &
+until_ok 10 "script's sleep" pgrep -x -P $! sleep >/dev/null
+pid=$(pgrep -x -P $! sleep)
+ok "checkpoint of a program whose terminal is only its controlling terminal" \
+	'"$CRYO" checkpoint -o "$tmp/c.img" "$pid"'
+"$CRYO" show "$tmp/c.img" >"$tmp/c.show"
+ok "the terminal is saved, as external, with no file" \
+	'grep -q "tty_slave .* flags=0x1 .* sid=$pid " "$tmp/c.show" && ! grep -q "tty_file " "$tmp/c.show"'
+ok "the task is left as it was: no descriptor added, still asleep" \
+	'[ "$(ls "/proc/$pid/fd" | wc -l)" = 3 ] && [ "$(stat_field "$pid" 3)" = S ]'
+kill -9 "$pid"
 echo "1..$n"

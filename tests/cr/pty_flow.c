@@ -4,7 +4,8 @@
  * the master (^Q restarts it). Pair B: stopped by TCXONC TCOOFF (^Q does not
  * restart it, TCOON does). Pair C: packet mode with a pending FLUSHREAD
  * status and output waiting behind it: the master reads the status byte
- * alone, then one header byte and the data.
+ * alone, then one header byte and the data. Pair D: packet mode with a
+ * pending FLUSHWRITE|NOSTOP status and nothing else.
  */
 #include "cr/ptytest.h"
 
@@ -22,7 +23,8 @@ static bool stopped(int s)
 
 int main(void)
 {
-	int ma, sa, mb, sb, mc, sc, index, one = 1;
+	int ma, sa, mb, sb, mc, sc, md, sd, index, one = 1;
+	struct termios2 t;
 	char buf[64];
 	ssize_t n;
 
@@ -37,6 +39,11 @@ int main(void)
 	cr_check(ioctl(mc, TIOCPKT, &one) == 0, "TIOCPKT: %m");
 	cr_check(ioctl(sc, TCFLSH, TCIFLUSH) == 0, "TCFLSH: %m");
 	pt_write(sc, "pkt", 3);
+	md = pt_open("/dev/ptmx", &sd, &index);
+	cr_check(ioctl(md, TIOCPKT, &one) == 0 && ioctl(sd, TCFLSH, TCOFLUSH) == 0, "pair D: %m");
+	pt_get(sd, &t);
+	t.c_iflag &= ~(unsigned)IXON;
+	pt_set(sd, &t);
 
 	cr_ready();
 	cr_wait();
@@ -58,6 +65,10 @@ int main(void)
 		 n > 0 ? pt_show(buf, (size_t)n) : "-");
 	n = pt_read_one(mc, buf, sizeof(buf));
 	cr_check(n == 4 && !memcmp(buf, "\0pkt", 4), "pair C: second read %zd bytes (%s)", n,
+		 n > 0 ? pt_show(buf, (size_t)n) : "-");
+	n = pt_read_one(md, buf, sizeof(buf));
+	cr_check(n == 1 && buf[0] == (TIOCPKT_FLUSHWRITE | TIOCPKT_NOSTOP),
+		 "pair D: read %zd bytes (%s), wanted the status FLUSHWRITE|NOSTOP", n,
 		 n > 0 ? pt_show(buf, (size_t)n) : "-");
 	cr_pass();
 }

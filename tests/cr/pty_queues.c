@@ -2,12 +2,11 @@
 /*
  * Queued data, both directions, byte for byte. Pair A, canonical with echo:
  * complete lines (one holding erase, kill and VEOF characters typed after
- * VLNEXT, one ended by VEOL with an escaped ^C, one ended by VEOF), then a partial line typed with an erase; output with ONLCR
- * waiting on the master. After the checkpoint, more typing: two erases must
- * act on the pre-checkpoint text, and their echo must be exactly that of a
- * pty never touched. Pair B: a partial line killed by VKILL after the
- * checkpoint. Pair C: a raw (non-canonical, no signals) queue with bytes
- * that are special in canonical mode.
+ * VLNEXT, one ended by VEOL with an escaped ^C, one ended by VEOF), then a partial line typed with
+ * an erase; output with ONLCR waiting on the master. After the checkpoint, more typing: two erases
+ * must act on the pre-checkpoint text, and their echo must be exactly that of a pty never touched.
+ * Pair B: a partial line killed by VKILL after the checkpoint. Pair C: a raw (non-canonical, no
+ * signals) queue with bytes that are special in canonical mode.
  */
 #include "cr/ptytest.h"
 
@@ -86,7 +85,10 @@ int main(void)
 	p = (struct pollfd){ .fd = sa, .events = POLLIN };
 	cr_check(poll(&p, 1, 50) == 0, "pair A: more input than typed");
 
-	pt_write(mb, "\x18" "bye\n", 5);
+	pt_write(mb,
+		 "\x18"
+		 "bye\n",
+		 5);
 	expect_line(sb, "bye\n", "pair B: the partial line killed after the checkpoint");
 
 	cr_check(pt_read_all(sc, buf, sizeof(buf), 100) == sizeof(raw_c) - 1 &&

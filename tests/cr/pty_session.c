@@ -4,7 +4,9 @@
  * slave of pair A its controlling terminal with its own group in the
  * foreground, and opens /dev/tty. Pair H: a slave file hung up by
  * TIOCVHANGUP next to one opened after (live). Pair X: the slave was opened
- * and closed: the master reads EIO.
+ * and closed: the master reads EIO. Pair P: an open of the slave failed
+ * while the pty was locked, which poisons the slave's open file (EIO) until
+ * a later open succeeds.
  */
 #include <sys/sysmacros.h>
 
@@ -21,15 +23,16 @@ static void check_stat(dev_t rdev)
 	p = strrchr(text, ')');
 	cr_check(p && sscanf(p + 2, "%*c %*d %*d %*d %d %d", &tty_nr, &tpgid) == 2,
 		 "parse /proc/self/stat");
-	cr_check((unsigned)tty_nr == ((minor(rdev) & 0xff) | (major(rdev) << 8) |
-				      ((minor(rdev) & ~0xffu) << 12)),
+	cr_check((unsigned)tty_nr ==
+		     ((minor(rdev) & 0xff) | (major(rdev) << 8) | ((minor(rdev) & ~0xffu) << 12)),
 		 "controlling tty %#x, wanted the slave %u:%u", tty_nr, major(rdev), minor(rdev));
 	cr_check(tpgid == getpgrp(), "foreground group %d, wanted %d", tpgid, getpgrp());
 }
 
 int main(void)
 {
-	int ma, sa, mh, sh_dead, sh_live, mx, sx, index, tty, sid, pgrp = 0, fl;
+	int ma, sa, mh, sh_dead, sh_live, mx, sx, mp, sp, index, tty, sid, pgrp = 0, fl, one = 1,
+									   zero = 0, fd;
 	char buf[64], link[64];
 	struct stat st;
 	ssize_t n;
@@ -50,6 +53,11 @@ int main(void)
 	close(sx);
 	fl = fcntl(mx, F_GETFL);
 	fcntl(mx, F_SETFL, fl | O_NONBLOCK);
+	mp = pt_open("/dev/ptmx", &sp, &index);
+	cr_check(ioctl(mp, TIOCSPTLCK, &one) == 0, "TIOCSPTLCK: %m");
+	cr_check(ioctl(mp, TIOCGPTPEER, O_RDWR | O_NOCTTY) < 0, "a locked slave opened");
+	cr_check(ioctl(mp, TIOCSPTLCK, &zero) == 0, "TIOCSPTLCK: %m");
+	cr_check(write(sp, "", 0) < 0 && errno == EIO, "the failed open did not poison the slave");
 
 	cr_ready();
 	cr_wait();
@@ -70,5 +78,11 @@ int main(void)
 	pt_expect(mh, "live", 4, "the file opened after the hangup");
 
 	cr_check(read(mx, buf, 1) < 0 && errno == EIO, "closed slave: the master read %m, not EIO");
+
+	cr_check(write(sp, "", 0) < 0 && errno == EIO, "pair P: the slave is not poisoned");
+	fd = ioctl(mp, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	cr_check(fd >= 0, "pair P: a new open failed: %m");
+	pt_write(sp, "cured", 5);
+	pt_expect(mp, "cured", 5, "pair P after a successful open");
 	cr_pass();
 }

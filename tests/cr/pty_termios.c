@@ -12,6 +12,8 @@
 #include "cr/ptytest.h"
 
 static const struct winsize want_ws = { 50, 132, 1320, 800 };
+static const struct timespec want_times[2] = { { 1000000000, 123456789 },
+					       { 1100000000, 987654321 } };
 
 static struct termios2 odd_termios(int s)
 {
@@ -22,8 +24,8 @@ static struct termios2 odd_termios(int s)
 	t.c_oflag = OPOST | OLCUC | ONLRET | TAB3 | CR2 | BS1 | VT1 | FF1;
 	t.c_cflag = (t.c_cflag & ~(CBAUD | CIBAUD)) | BOTHER | (BOTHER << IBSHIFT) | CSTOPB |
 		    HUPCL | CLOCAL | CRTSCTS | CMSPAR;
-	t.c_lflag = ISIG | ICANON | XCASE | ECHOE | ECHOK | ECHONL | NOFLSH | TOSTOP | ECHOPRT |
-		    IEXTEN;
+	t.c_lflag =
+	    ISIG | ICANON | XCASE | ECHOE | ECHOK | ECHONL | NOFLSH | TOSTOP | ECHOPRT | IEXTEN;
 	for (int i = 0; i < NCCS; i++)
 		t.c_cc[i] = (cc_t)(0x41 + 3 * i);
 	t.c_ispeed = 12345;
@@ -75,20 +77,27 @@ int main(void)
 	cr_check(fchown(s, 1000, 5) == 0 && fchmod(s, 0620) == 0, "owner: %m");
 	cr_check(ioctl(s, TIOCEXCL) == 0, "TIOCEXCL: %m");
 	cr_check(ioctl(m, TIOCPKT, &one) == 0, "TIOCPKT: %m");
+	cr_check(futimens(s, want_times) == 0, "futimens: %m");
 	m2 = open("/dev/ptmx", O_RDWR | O_NOCTTY); /* a new pair is locked */
 	cr_check(m2 >= 0 && ioctl(m2, TIOCGPTN, &index2) == 0, "second ptmx: %m");
 
 	cr_ready();
 	cr_wait();
 
+	cr_check(fstat(s, &st) == 0 && st.st_atim.tv_sec == want_times[0].tv_sec &&
+		     st.st_atim.tv_nsec == want_times[0].tv_nsec &&
+		     st.st_mtim.tv_sec == want_times[1].tv_sec &&
+		     st.st_mtim.tv_nsec == want_times[1].tv_nsec,
+		 "node times %ld.%09ld %ld.%09ld", (long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+		 (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	cr_check(ioctl(m, TIOCGPTN, &v) == 0 && v == index, "index %d, was %d", v, index);
-	cr_check(ioctl(m2, TIOCGPTN, &v) == 0 && v == index2, "second index %d, was %d", v,
-		 index2);
+	cr_check(ioctl(m2, TIOCGPTN, &v) == 0 && v == index2, "second index %d, was %d", v, index2);
 	pt_get(s, &got);
 	cr_check(!memcmp(&got, &want, sizeof(got)),
 		 "termios differ: flags %#x %#x %#x %#x speeds %u %u", got.c_iflag, got.c_oflag,
 		 got.c_cflag, got.c_lflag, got.c_ispeed, got.c_ospeed);
-	cr_check(ioctl(s, TIOCGLCKTRMIOS, &lock_got) == 0 && !memcmp(&lock_got, &lock, sizeof(lock)),
+	cr_check(ioctl(s, TIOCGLCKTRMIOS, &lock_got) == 0 &&
+		     !memcmp(&lock_got, &lock, sizeof(lock)),
 		 "locked termios differ");
 	change = want;
 	change.c_lflag &= ~(unsigned)ICANON;

@@ -102,7 +102,7 @@ static inline const char *pt_show(const char *data, size_t len)
 /* Reads exactly WANT from FD (one second at most) and compares. */
 static inline void pt_expect(int fd, const char *want, size_t len, const char *what)
 {
-	char buf[4096];
+	char buf[4096] = { 0 };
 	size_t n = 0;
 
 	while (n < len) {

@@ -724,6 +724,13 @@ static void tty_member_only(struct ib_tty *t)
 	t->write_ctty = 0;
 }
 
+static void tty_no_session(struct ib_tty *t)
+{
+	t->write_ctty = 0;
+	t->slave.sid = 0;
+	t->slave.fg_pgid = 0;
+}
+
 static void tty_member_and_leader(struct ib_tty *t)
 {
 	t->member_ctty = 1;
@@ -775,6 +782,14 @@ static void test_tty_records(void)
 	ib_free(&b);
 	/* two tasks of the session, both holding the tty: fine */
 	ib_tty_image(&b, tty_member_and_leader);
+	img = NULL;
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	image_free(img);
+	ib_free(&b);
+	/* nobody's controlling tty: no ctty record at all (once undefined behaviour: qsort(NULL))
+	 */
+	ib_tty_image(&b, tty_no_session);
 	img = NULL;
 	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
 		printf("#   reason: %s\n", err.reason);
