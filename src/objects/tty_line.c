@@ -473,19 +473,38 @@ static bool special(const struct termios2 *t, uint8_t c)
 	return false;
 }
 
+/* Whether a raw queue holds VSTART or VSTOP bytes, which IXON would eat on the way back. */
+static bool raw_flow_bytes(const struct tty_line *l, const struct termios2 *real)
+{
+	bool canon = (real->c_lflag & ICANON) && !(real->c_lflag & EXTPROC);
+
+	if (canon || !(real->c_iflag & IXON))
+		return false;
+	for (size_t i = 0; i < l->in.len; i++)
+		if ((real->c_cc[VSTART] && l->in.data[i] == real->c_cc[VSTART]) ||
+		    (real->c_cc[VSTOP] && l->in.data[i] == real->c_cc[VSTOP]))
+			return true;
+	return false;
+}
+
 /*
  * The put-back termios (2.5): no echo, no signals, no input translation;
- * ICANON and EXTPROC as they are; IXON, VSTART and VSTOP untouched (changing
- * them makes a packet status or restarts stopped output); VLNEXT and VEOF
- * usable.
+ * ICANON and EXTPROC as they are; VLNEXT and VEOF usable. IXON, VSTART and
+ * VSTOP stay (changing them makes a packet status, and restarts stopped
+ * output), except for a raw queue holding VSTART or VSTOP bytes: then IXON
+ * goes for the put-back, or they would act instead of being queued; the
+ * flow state is set after the queues anyway.
  */
-static void put_back_termios(const struct termios2 *real, struct termios2 *t)
+static void put_back_termios(const struct tty_line *l, const struct termios2 *real,
+			     struct termios2 *t)
 {
 	*t = *real;
+	if (raw_flow_bytes(l, real))
+		t->c_iflag &= ~(unsigned)IXON;
 	if (real->c_lflag & EXTPROC)
 		return; /* the line discipline stores input raw already */
 	t->c_iflag &= IXON;
-	t->c_lflag = (real->c_lflag & (ICANON | EXTPROC)) | IEXTEN;
+	t->c_lflag = (t->c_lflag & (ICANON | EXTPROC)) | IEXTEN;
 	if (!t->c_cc[VLNEXT])
 		t->c_cc[VLNEXT] = default_vlnext;
 	if (!t->c_cc[VEOF])
@@ -530,7 +549,7 @@ static int apply_input(int m, int s, const struct tty_line *l, const struct term
 
 	if (!l->in.len && !l->nr_segs)
 		return 0;
-	put_back_termios(real, &t);
+	put_back_termios(l, real, &t);
 	typed = escape_input(l, &t, &len);
 	if (!typed)
 		return -ENOMEM;

@@ -97,6 +97,16 @@ if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);
 else
 	not_ok "the real image's JSON has registers, XSAVE, pages and task state"
 fi
+# a real image of a program with three ptys and their queues (tests/fuzz/corpus/real-pty)
+expect 0 "show --json of a real pty image" -- "$CRYO" show --json "$CORPUS/real-pty"
+if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);
+	my %t; $t{$_->{type}}++ for @{$d->{records}};
+	exit(($t{devpts} == 1 && $t{tty_master} == 3 && $t{tty_slave} == 3 && $t{tty_input} == 3 &&
+	      $t{tty_output}) ? 0 : 1)' <"$tmp/out"; then
+	ok "it holds one devpts, three pairs, their input and output"
+else
+	not_ok "it holds one devpts, three pairs, their input and output"
+fi
 expect 0 "show from stdin" -- sh -c "\"$CRYO\" show - <\"$VALID\""
 expect 0 "show --json -v --log-file" -- "$CRYO" show --json -v --log-file "$tmp/log" "$VALID"
 

@@ -2,18 +2,21 @@
 /*
  * Queued data, both directions, byte for byte. Pair A, canonical with echo:
  * complete lines (one holding erase, kill and VEOF characters typed after
- * VLNEXT, one ended by VEOL with an escaped ^C, one ended by VEOF), then a partial line typed with
- * an erase; output with ONLCR waiting on the master. After the checkpoint, more typing: two erases
- * must act on the pre-checkpoint text, and their echo must be exactly that of a pty never touched.
- * Pair B: a partial line killed by VKILL after the checkpoint. Pair C: a raw (non-canonical, no
- * signals) queue with bytes that are special in canonical mode.
+ * VLNEXT, one ended by VEOL with an escaped ^C, one ended by VEOF), then a
+ * partial line typed with an erase; output with ONLCR waiting on the
+ * master. After the checkpoint, more typing: two erases must act on the
+ * pre-checkpoint text, and their echo must be exactly that of a pty never
+ * touched. Pair B: a partial line killed by VKILL after the checkpoint.
+ * Pair C: a raw (non-canonical, no signals) queue with bytes that are
+ * special in canonical mode, and a ^Q and a ^S that came in before IXON
+ * was turned on.
  */
 #include "cr/ptytest.h"
 
 static const char typed_a[] =
     "first line\nera\x16\x08se\x16\x18\x16\x04\nsec\x16\x03ond@last\x04par\x08tial";
 static const char output_a[] = "out1\nout2\n";
-static const char raw_c[] = "raw\x03\x7f\x15 data\n\r\x04";
+static const char raw_c[] = "raw\x03\x7f\x15 data\n\r\x04\x11\x13";
 
 static void setup_a(int s)
 {
@@ -38,6 +41,15 @@ static void setup_c(int s)
 	t.c_lflag = 0;
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
+	pt_set(s, &t);
+}
+
+static void ixon(int s)
+{
+	struct termios2 t;
+
+	pt_get(s, &t);
+	t.c_iflag |= IXON;
 	pt_set(s, &t);
 }
 
@@ -66,6 +78,8 @@ int main(void)
 	pt_write(ma, typed_a, sizeof(typed_a) - 1);
 	pt_write(mb, "hello world", 11);
 	pt_write(mc, raw_c, sizeof(raw_c) - 1);
+	pt_settle(sc); /* the line discipline takes them in, as data: IXON is off */
+	ixon(sc);
 	/* the echo so far is read: what waits on the master is the program's output only */
 	pt_read_all(ma, buf, sizeof(buf), 100);
 	pt_read_all(mb, buf, sizeof(buf), 100);

@@ -50,6 +50,14 @@ static inline void pt_write(int fd, const void *data, size_t len)
 		cr_fail("write to the pty: %m");
 }
 
+/* Lets the kernel's pending tty work for FD's side run (poll() does it). */
+static inline void pt_settle(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	poll(&p, 1, 0);
+}
+
 /*
  * Reads FD until nothing more comes for QUIET_MS (poll() also runs the
  * kernel's pending tty work). Returns the bytes read.
