@@ -35,6 +35,7 @@ struct obj_state {
 	/* tty: its flags, and what the image said of it so far */
 	uint32_t tty_flags;
 	bool paired;	  /* master: its slave came; slave: it has a master */
+	uint32_t peer;	  /* a paired master's slave tty objref */
 	bool has_file;	  /* slave: a REC_TTY_FILE names it */
 	bool input_ended; /* slave: its input queue ended with a partial line */
 };

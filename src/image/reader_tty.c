@@ -177,6 +177,7 @@ static int check_slave_master(struct parser *p, const struct rec_tty_slave *s)
 		return fail(p, "slave tty objref %u: not in its master's instance at its index",
 			    s->objref);
 	p->state[s->master_objref].paired = true;
+	p->state[s->master_objref].peer = s->objref;
 	p->state[s->objref].paired = true;
 	return 0;
 }
@@ -271,6 +272,9 @@ int check_tty_input(struct parser *p, const void *payload)
 	if (s->flags & (TTYS_EXTERNAL | TTYS_MASTER_GONE))
 		return fail(p, "tty objref %u: input queued on a tty without its master",
 			    in->tty_objref);
+	if (!(s->flags & TTYS_OPENED))
+		return fail(p, "tty objref %u: input queued on a slave never opened",
+			    in->tty_objref);
 	if (in->pad || in->data_len > CRYO_TTY_QUEUE_MAX ||
 	    in->nr_segs > (p->rec->len - sizeof(*in)) / sizeof(struct rec_tty_seg) ||
 	    sizeof(*in) + (uint64_t)in->nr_segs * sizeof(struct rec_tty_seg) + in->data_len !=
@@ -292,9 +296,17 @@ int check_tty_output(struct parser *p, const void *payload)
 {
 	const struct rec_tty_output *out = payload;
 	int ret = ref_tty(p, out->tty_objref, REC_TTY_MASTER, "tty");
+	const struct obj_state *st;
 
 	if (ret)
 		return ret;
+	/* output is written by the slave's side: it must exist, and have been opened */
+	st = &p->state[out->tty_objref];
+	if (!st->paired || !(p->state[st->peer].tty_flags & TTYS_OPENED))
+		return fail(p,
+			    "tty objref %u: output queued before its slave, or on a slave never "
+			    "opened",
+			    out->tty_objref);
 	if (out->data_len > CRYO_TTY_QUEUE_MAX || out->data_len != p->rec->len - sizeof(*out))
 		return fail(p, "tty objref %u: %u bytes of output do not fit the record",
 			    out->tty_objref, out->data_len);

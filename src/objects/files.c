@@ -354,7 +354,11 @@ int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd)
 		return 0;
 	}
 	/* a pty's files were opened by restart (tty_restore.c), but for /dev/tty */
-	if (r->type == REC_TTY_FILE || r->type == REC_TTY_MASTER)
+	if (r->type == REC_TTY_MASTER)
+		return rst_fail(ctx, -ENOENT,
+				"pid %d file objref %u: the pty master was not opened", ctx->pid,
+				objref);
+	if (r->type == REC_TTY_FILE)
 		ret = tty_open_file(ctx, r->payload, ret_fd);
 	else
 		ret = open_file(ctx, r->payload, ret_fd);

@@ -465,6 +465,8 @@ static int add_close_list(struct rst_ctx *ctx, struct rst_block *b)
 	for (size_t i = 0; i < ctx->nr_kept_fds; i++) {
 		int32_t v = ctx->kept_fds[i];
 
+		if (v < 0)
+			continue;
 		if (!rst_block_append(b, &v, sizeof(v)))
 			return -ENOMEM;
 		nr++;

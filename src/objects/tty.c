@@ -165,6 +165,11 @@ static int check_file(struct ck_file *f)
 			  f->fd, f->flags);
 		return -ENOTSUP;
 	}
+	if ((f->flags & O_ACCMODE) == O_ACCMODE) {
+		log_error("pid %d fd %d: %s opened with access mode 3 (ioctl only), not supported",
+			  f->pid, f->fd, end_name(f->end));
+		return -ENOTSUP;
+	}
 	if (f->flags & O_ASYNC) {
 		log_error("pid %d fd %d: %s opened with O_ASYNC, not supported", f->pid, f->fd,
 			  end_name(f->end));
@@ -302,9 +307,11 @@ static int pair_master(struct ck_ttys *tt, size_t fi)
 	int index, peer, at;
 
 	if (ioctl(f->cfd, TIOCGPTN, &index) < 0) {
+		int err = errno;
+
 		log_error("pid %d fd %d: pty master: cannot read its index: %s", f->pid, f->fd,
-			  strerror(errno));
-		return -errno;
+			  strerror(err));
+		return -err;
 	}
 	peer = ioctl(f->cfd, TIOCGPTPEER, O_PATH | O_NOCTTY | O_CLOEXEC);
 	if (peer < 0 || fstat(peer, &st) < 0) {
@@ -386,8 +393,8 @@ static int probe_devtty(struct ck_ttys *tt, const struct ck_file *f, uint32_t in
 			found = (int)i;
 			nr++;
 		}
-	if (nr <= 1)
-		return found;
+	if (nr == 0)
+		return -1;
 	for (size_t i = 0; i < tt->nr_ptys; i++) {
 		struct ck_pty *p = &tt->ptys[i];
 		struct rec_termios2 before, seen;
@@ -398,7 +405,8 @@ static int probe_devtty(struct ck_ttys *tt, const struct ck_file *f, uint32_t in
 		    tty_termios_get(f->cfd, &seen) == 0 && !memcmp(&before, &seen, sizeof(before)))
 			return (int)i; /* equal termios: a good guess; see doc/pty.md 5.2 */
 	}
-	return found;
+	/* an external tty has no master to compare through: the index alone */
+	return nr == 1 && tt->ptys[found].master < 0 ? found : -1;
 }
 
 static int pair_devtty(struct ck_ttys *tt, struct ck_file *f)
@@ -510,7 +518,7 @@ static int find_cttys(struct ck_ttys *tt)
 
 /* --- 3. state ------------------------------------------------------------------------ */
 
-/* A live slave file of the tree, or -1. */
+/* A live slave file of the tree (for reading its state: any access mode), or -1. */
 static int live_slave(const struct ck_ttys *tt, int at)
 {
 	for (size_t i = 0; i < tt->nr_files; i++)
@@ -520,6 +528,36 @@ static int live_slave(const struct ck_ttys *tt, int at)
 	return -1;
 }
 
+/* A live slave file of the tree open for reading and writing, as the read-out needs, or -1. */
+static int read_write_slave(const struct ck_ttys *tt, int at)
+{
+	for (size_t i = 0; i < tt->nr_files; i++) {
+		const struct ck_file *f = &tt->files[i];
+
+		if (f->pty == at && f->end != TTY_END_MASTER && !f->dead && !f->hidden &&
+		    (f->flags & O_ACCMODE) == O_RDWR)
+			return f->cfd;
+	}
+	return -1;
+}
+
+/*
+ * Whether a failed open poisoned the slave (2.9): a zero-length write
+ * says EIO. Non-blocking, or it could wait for the tty's write lock.
+ */
+static bool slave_poisoned(int s)
+{
+	int fl = fcntl(s, F_GETFL);
+	bool poisoned;
+
+	if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0)
+		return false;
+	poisoned = write(s, "", 0) < 0 && errno == EIO;
+	fcntl(s, F_SETFL, fl);
+	return poisoned;
+}
+
+/* Whether the tree holds a file of the slave (dead files included). */
 static bool has_slave_files(const struct ck_ttys *tt, int at)
 {
 	for (size_t i = 0; i < tt->nr_files; i++)
@@ -596,27 +634,25 @@ static int state_paired(struct ck_ttys *tt, int at)
 	struct ck_pty *p = &tt->ptys[at];
 	struct ck_file *mf = &tt->files[p->master];
 	struct pollfd pm = { .fd = mf->cfd, .events = POLLIN };
-	int s = live_slave(tt, at), own = -1, zero = 0, one = 1, ret, err;
+	int s = read_write_slave(tt, at), own = -1, zero = 0, one = 1, excl = 0, ret, err;
 	const char *step = "reading its state";
 
 	if (poll(&pm, 1, 0) == 1 && (pm.revents & POLLHUP))
 		p->mflags |= TTYM_SLAVE_CLOSED;
-	if (s >= 0 && write(s, "", 0) < 0 && errno == EIO) {
-		/* a failed open poisoned it (2.9): an open of cryo's own cures it, and it is
-		 * poisoned again after */
+	if (s >= 0 && slave_poisoned(s)) {
+		/* its files cannot be used: an open of cryo's own cures it; poisoned again after */
 		p->sflags |= TTYS_IO_ERROR;
 		s = -1;
 	}
 	ret = tty_line_read(mf->cfd, s, &p->line);
 	if (!ret && s < 0 && (has_slave_files(tt, at) || (p->mflags & TTYM_SLAVE_CLOSED))) {
-		/* the lock would make the open fail and poison the slave (2.9) */
+		/* the slave is or was open: one more open changes nothing the master sees */
 		if (p->line.pty_locked)
-			ioctl(mf->cfd, TIOCSPTLCK, &zero);
+			ioctl(mf->cfd, TIOCSPTLCK, &zero); /* or the open fails and poisons it */
 		s = own = ioctl(mf->cfd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (s < 0)
+		if (s < 0 || ioctl(s, TIOCGEXCL, &excl) < 0)
 			ret = -errno;
-		if (!ret)
-			ret = tty_line_read(mf->cfd, s, &p->line);
+		p->line.excl_slave = excl;
 	}
 	if (!ret && s >= 0) {
 		step = "reading its queues";
@@ -628,12 +664,16 @@ static int state_paired(struct ck_ttys *tt, int at)
 	}
 	if (own >= 0)
 		close(own);
-	if ((p->sflags & TTYS_IO_ERROR) && !ret)
-		ret = tty_poison_slave(mf->cfd);
-	if (p->line.pty_locked)
-		ioctl(mf->cfd, TIOCSPTLCK, &one);
-	if (!ret)
-		ret = restore_node_times(p);
+	/* whatever failed above, the pair goes back to how it was */
+	err = (p->sflags & TTYS_IO_ERROR) ? tty_poison_slave(mf->cfd) : 0;
+	if (p->line.pty_locked && ioctl(mf->cfd, TIOCSPTLCK, &one) < 0 && !err)
+		err = -errno;
+	if (!err)
+		err = restore_node_times(p);
+	if (!ret && err) {
+		ret = err;
+		step = "putting back its lock, error state or node times";
+	}
 	if (ret) {
 		log_error("pid %d fd %d: pty %u: %s: %s", mf->pid, mf->fd, p->index, step,
 			  strerror(-ret));

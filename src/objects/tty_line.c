@@ -102,8 +102,8 @@ static int bytes_reserve(struct tty_bytes *b, size_t more)
 
 	if (b->len + more <= b->cap)
 		return 0;
-	if (b->len + more > CRYO_TTY_QUEUE_MAX * 16ul)
-		return -EFBIG; /* a queue this long is not a pty's: something is wrong */
+	if (b->len + more > CRYO_TTY_QUEUE_MAX + QUEUE_READ)
+		return -EFBIG; /* one record's worth; the kernel holds about 20 KiB (2.6) */
 	cap = b->cap ? b->cap : 4096;
 	while (cap < b->len + more)
 		cap *= 2;
@@ -454,6 +454,8 @@ int tty_line_gather(int m, int s, struct tty_line *l)
 		fcntl(s, F_SETFL, sflags);
 	if (mflags >= 0)
 		fcntl(m, F_SETFL, mflags);
+	if (!ret && (l->in.len > CRYO_TTY_QUEUE_MAX || l->out.len > CRYO_TTY_QUEUE_MAX))
+		ret = -EFBIG; /* more than one record holds; no pty queue is this long (2.6) */
 	l->have_queues = !ret;
 	return ret;
 }
@@ -638,47 +640,79 @@ static int apply_excl_locked(int m, int s, const struct tty_line *l)
 	return ioctl(s >= 0 ? s : m, TIOCSLCKTRMIOS, &lk) < 0 ? -errno : 0;
 }
 
-int tty_line_apply(int m, int s, const struct tty_line *l, const char **ret_step)
+/* Runs one step unless an earlier one failed; the first failure and its name are kept. */
+static void step(int *ret, const char **ret_step, const char *name,
+		 int (*fn)(int, int, const struct tty_line *, const struct termios2 *), int m,
+		 int s, const struct tty_line *l, const struct termios2 *real)
 {
-	int mflags = -1, sflags = -1, ret;
-	struct termios2 real;
+	if (*ret)
+		return;
+	*ret = fn(m, s, l, real);
+	if (*ret)
+		*ret_step = name;
+}
+
+static int apply_termios(int m, int s, const struct tty_line *l, const struct termios2 *real)
+{
+	(void)l;
+	return tio_set(s >= 0 ? s : m, real);
+}
+
+static int apply_winsize(int m, int s, const struct tty_line *l, const struct termios2 *real)
+{
 	struct winsize ws = { l->ws[0], l->ws[1], l->ws[2], l->ws[3] };
 
+	(void)s;
+	(void)real;
+	return ioctl(m, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+static int apply_excl_locked_step(int m, int s, const struct tty_line *l,
+				  const struct termios2 *real)
+{
+	(void)real;
+	return apply_excl_locked(m, s, l);
+}
+
+int tty_line_apply(int m, int s, const struct tty_line *l, const char **ret_step)
+{
+	int mflags = -1, sflags = -1, ret = 0;
+	struct termios2 real;
+
 	tio_to_kernel(&l->tio, &real);
-	*ret_step = "setting its termios";
-	ret = tio_set(s >= 0 ? s : m, &real);
-	if (!ret) {
-		*ret_step = "setting its window size";
-		ret = ioctl(m, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+	*ret_step = "";
+	step(&ret, ret_step, "setting its termios", apply_termios, m, s, l, &real);
+	step(&ret, ret_step, "setting its window size", apply_winsize, m, s, l, &real);
+	step(&ret, ret_step, "setting packet mode", apply_packet, m, s, l, &real);
+	if (s >= 0) {
+		if (!ret && (set_nonblock(m, &mflags) || set_nonblock(s, &sflags))) {
+			ret = -errno;
+			*ret_step = "making its descriptors non-blocking";
+		}
+		step(&ret, ret_step, "putting back its input queue", apply_input, m, s, l, &real);
+		step(&ret, ret_step, "putting back its output queue", apply_output, m, s, l, &real);
 	}
-	if (!ret) {
-		*ret_step = "setting packet mode";
-		ret = apply_packet(m, s, l, &real);
+	if (ret) {
+		/*
+		 * Best effort after a failure: the real termios, the flow state, the
+		 * exclusive flags and the lock, so the pair is not left with the
+		 * put-back's termios (no echo, no signals) or an unlocked termios.
+		 */
+		apply_termios(m, s, l, &real);
+		if (s >= 0)
+			apply_flow(m, s, l, &real);
+		apply_excl_locked(m, s, l);
+	} else {
+		step(&ret, ret_step, "setting its termios", apply_termios, m, s, l, &real);
+		if (s >= 0)
+			step(&ret, ret_step, "setting its flow control", apply_flow, m, s, l,
+			     &real);
+		step(&ret, ret_step, "setting its exclusive flags and locked termios",
+		     apply_excl_locked_step, m, s, l, &real);
 	}
-	if (!ret && s >= 0) {
-		ret = set_nonblock(m, &mflags);
-		if (!ret)
-			ret = set_nonblock(s, &sflags);
-		*ret_step = "putting back its input queue";
-		if (!ret)
-			ret = apply_input(m, s, l, &real);
-		*ret_step = "putting back its output queue";
-		if (!ret)
-			ret = apply_output(m, s, l, &real);
-		*ret_step = "setting its termios";
-		if (!ret)
-			ret = tio_set(s, &real);
-		*ret_step = "setting its flow control";
-		if (!ret)
-			ret = apply_flow(m, s, l, &real);
-		if (sflags >= 0)
-			fcntl(s, F_SETFL, sflags);
-		if (mflags >= 0)
-			fcntl(m, F_SETFL, mflags);
-	}
-	if (!ret) {
-		*ret_step = "setting its exclusive flags and locked termios";
-		ret = apply_excl_locked(m, s, l);
-	}
+	if (sflags >= 0)
+		fcntl(s, F_SETFL, sflags);
+	if (mflags >= 0)
+		fcntl(m, F_SETFL, mflags);
 	return ret;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -73,7 +74,7 @@ static int keep_fd(struct rst_ctx *ctx, int fd)
 	int high, *n;
 
 	if (fd < 0)
-		return fd;
+		return -errno; /* of the call that made FD */
 	high = fcntl(fd, F_DUPFD_CLOEXEC, ctx->fd_floor);
 	close(fd);
 	if (high < 0)
@@ -86,6 +87,15 @@ static int keep_fd(struct rst_ctx *ctx, int fd)
 	ctx->kept_fds = n;
 	ctx->kept_fds[ctx->nr_kept_fds++] = high;
 	return high;
+}
+
+/* Closes FD, one of kept_fds, and takes it off the list. */
+static void drop_kept(struct rst_ctx *ctx, int fd)
+{
+	for (size_t i = 0; i < ctx->nr_kept_fds; i++)
+		if (ctx->kept_fds[i] == fd)
+			ctx->kept_fds[i] = -1;
+	close(fd);
 }
 
 /* --- instances (section 8) ----------------------------------------------------------- */
@@ -187,8 +197,12 @@ static int covered_ptmx(const char *point, dev_t dev)
 	close(sv[1]);
 	fd = pid < 0 ? -errno : 0;
 	if (pid > 0) {
-		waitpid(pid, &status, 0);
-		fd = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? recv_fd(sv[0]) : -ENOENT;
+		pid_t r;
+
+		while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+			;
+		fd = r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? recv_fd(sv[0])
+									       : -ENOENT;
 	}
 	close(sv[0]);
 	return fd;
@@ -206,7 +220,11 @@ static int find_instance(struct rst_ctx *ctx, const struct rec_devpts *d, struct
 	out->rec = d;
 	out->ptmx_path = -1;
 	ret = same_boot(d) ? proc_read_mountinfo(getpid(), &ml) : 0;
-	for (size_t i = 0; !ret && i < ml.nr; i++)
+	if (ret) {
+		log_error("cannot read restart's own mounts: %s", strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < ml.nr; i++)
 		if (!strcmp(ml.mounts[i].fstype, "devpts") &&
 		    ml.mounts[i].dev_major == d->dev_major &&
 		    ml.mounts[i].dev_minor == d->dev_minor && !strcmp(ml.mounts[i].point, path))
@@ -385,6 +403,17 @@ static int open_slave_file(struct rst_ctx *ctx, struct rst_pty *p, const struct 
 	return fd < 0 ? fd : objhash_set(ctx->objs, f->objref, OBJ_FILE, (uint64_t)fd);
 }
 
+/* Whether a task of the image gets the tty as its controlling terminal. */
+static bool is_ctty(const struct rst_ctx *ctx, uint32_t tty_objref)
+{
+	for (size_t i = 0; i < ctx->img->nr_recs; i++)
+		if (ctx->img->recs[i].type == REC_TTY_CTTY &&
+		    ((const struct rec_tty_ctty *)ctx->img->recs[i].payload)->tty_objref ==
+			tty_objref)
+			return true;
+	return false;
+}
+
 /* Files of the slave: the hung-up ones (HUNGUP set) or the live ones. */
 static int open_files(struct rst_ctx *ctx, struct rst_pty *p, bool hungup)
 {
@@ -398,7 +427,7 @@ static int open_files(struct rst_ctx *ctx, struct rst_pty *p, bool hungup)
 		if (r->type != REC_TTY_FILE || f->tty_objref != p->s->objref ||
 		    !(f->how & TTYF_HUNGUP) != !hungup)
 			continue;
-		if ((f->how & TTYF_DEVTTY) && !hungup && p->s->sid)
+		if ((f->how & TTYF_DEVTTY) && !hungup && is_ctty(ctx, p->s->objref))
 			continue; /* opened through /dev/tty by its task (tty_open_file) */
 		if ((f->how & TTYF_DEVTTY) && !hungup)
 			log_warn("pty %u: a file opened through /dev/tty is restored as %s/%u (the "
@@ -495,8 +524,10 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 	if (!ret && !(p->s->flags & TTYS_MASTER_GONE)) {
 		step = "setting the owner and mode of its node";
 		ret = set_owner(p);
-		if (!ret)
+		if (!ret) {
+			step = "reading its queues from the image";
 			ret = line_of(ctx, p, &line);
+		}
 		if (!ret)
 			ret = tty_line_apply(p->master, p->slave, &line, &step);
 		if (!ret) {
@@ -534,9 +565,13 @@ static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
 	bool has_ctty = false;
 
 	if (s->flags & TTYS_EXTERNAL) {
-		log_error("pty %u is an external terminal (its master is outside the image); "
-			  "restarting external terminals is not supported yet",
-			  s->index);
+		const struct image_record *d =
+		    s->devpts_objref ? image_obj_record(ctx->img, s->devpts_objref, OBJ_DEVPTS)
+				     : NULL;
+
+		log_error("pty %u (devpts %s) is an external terminal (its master is outside the "
+			  "image); restarting external terminals is not supported yet",
+			  s->index, d ? inst_path(d->payload) : "unknown");
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
@@ -574,7 +609,8 @@ void tty_restore_close(struct rst_ctx *ctx)
 	struct rst_ttys *tt = ctx->ttys;
 
 	for (size_t i = 0; i < ctx->nr_kept_fds; i++)
-		close(ctx->kept_fds[i]);
+		if (ctx->kept_fds[i] >= 0)
+			close(ctx->kept_fds[i]);
 	free(ctx->kept_fds);
 	ctx->kept_fds = NULL;
 	ctx->nr_kept_fds = 0;
@@ -602,6 +638,21 @@ static int count_ptys(struct rst_ctx *ctx, struct rst_ttys *tt)
 	return tt->insts && tt->ptys ? 0 : -ENOMEM;
 }
 
+/*
+ * Reaching index N holds one descriptor per free lower index (2.4): the
+ * soft limit on descriptors goes up to the hard one for that. The task's
+ * own limits are set from the image later, in the task.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
 int tty_restore_open(struct rst_ctx *ctx)
 {
 	struct rst_ttys *tt = calloc(1, sizeof(*tt));
@@ -610,6 +661,7 @@ int tty_restore_open(struct rst_ctx *ctx)
 	if (!tt)
 		return -ENOMEM;
 	ctx->ttys = tt;
+	raise_fd_limit();
 	ret = count_ptys(ctx, tt);
 	for (size_t i = 0; i < ctx->img->nr_recs && !ret; i++)
 		if (ctx->img->recs[i].type == REC_TTY_SLAVE)
@@ -655,7 +707,7 @@ int tty_restore_open(struct rst_ctx *ctx)
 int tty_restore_finish(struct rst_ctx *ctx)
 {
 	struct rst_ttys *tt = ctx->ttys;
-	int ret = 0;
+	int first = 0;
 
 	for (size_t i = 0; tt && i < tt->nr_ptys; i++) {
 		struct rst_pty *p = &tt->ptys[i];
@@ -665,25 +717,68 @@ int tty_restore_finish(struct rst_ctx *ctx)
 			{ .tv_sec = (time_t)(p->s->mtime_ns / 1000000000u),
 			  .tv_nsec = (long)(p->s->mtime_ns % 1000000000u) },
 		};
+		const char *what = NULL;
 		char proc[64];
-		int one = 1;
+		int one = 1, ret = 0;
 
 		if (p->slave >= 0) {
-			close(p->slave); /* still listed in kept_fds: closing twice is harmless */
+			drop_kept(ctx, p->slave);
 			p->slave = -1;
 		}
-		if (p->s->flags & TTYS_IO_ERROR)
-			ret = tty_poison_slave(p->master);
-		if (p->m && (p->m->flags & TTYM_LOCKED) && ioctl(p->master, TIOCSPTLCK, &one) < 0)
+		if ((p->s->flags & TTYS_IO_ERROR) && (ret = tty_poison_slave(p->master)))
+			what = "poison its slave again";
+		if (!ret && p->m && (p->m->flags & TTYM_LOCKED) &&
+		    ioctl(p->master, TIOCSPTLCK, &one) < 0) {
 			ret = -errno;
+			what = "lock it";
+		}
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->peer);
-		if (!(p->s->flags & TTYS_MASTER_GONE) && utimensat(AT_FDCWD, proc, times, 0) < 0)
+		if (!ret && !(p->s->flags & TTYS_MASTER_GONE) &&
+		    utimensat(AT_FDCWD, proc, times, 0) < 0) {
 			ret = -errno;
-		if (ret)
-			log_error("pty %u: cannot set its lock or node times: %s", p->index,
-				  strerror(-ret));
+			what = "set its node times";
+		}
+		if (ret) {
+			log_error("pty %u (devpts %s): cannot %s: %s", p->s->index,
+				  inst_path(p->inst->rec), what, strerror(-ret));
+			first = first ? first : ret;
+		}
 	}
 	tty_restore_close(ctx);
+	return first;
+}
+
+/*
+ * The controlling terminal of a task, through the slave restart opened;
+ * when the slave had no open file of the tree's, one opened and closed for
+ * the purpose (doc/pty.md 6.14, 6.15).
+ */
+static int take_ctty(struct rst_ctx *ctx, struct rst_task *t, const struct rec_tty_slave *s)
+{
+	uint64_t fd, master;
+	int tmp = -1, ret = 0;
+
+	if (objhash_get(ctx->objs, s->objref, OBJ_TTY, &fd)) {
+		if (!s->master_objref || objhash_get(ctx->objs, s->master_objref, OBJ_TTY, &master))
+			return rst_fail(ctx, -ENOENT,
+					"pid %d: its controlling terminal pty %u has no open file",
+					t->pid, s->index);
+		tmp = ioctl((int)master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (tmp < 0)
+			return rst_fail(ctx, -errno, "pid %d: cannot open pty %u: %s", t->pid,
+					s->index, strerror(errno));
+		fd = (uint64_t)tmp;
+	}
+	if (ioctl((int)fd, TIOCSCTTY, 0) < 0)
+		ret =
+		    rst_fail(ctx, -errno, "pid %d: cannot make pty %u its controlling terminal: %s",
+			     t->pid, s->index, strerror(errno));
+	if (!ret && s->fg_pgid == t->task->pgid && s->fg_pgid && tcsetpgrp((int)fd, s->fg_pgid) < 0)
+		ret = rst_fail(ctx, -errno,
+			       "pid %d: cannot make group %d the foreground of pty %u: %s", t->pid,
+			       s->fg_pgid, s->index, strerror(errno));
+	if (tmp >= 0)
+		close(tmp);
 	return ret;
 }
 
@@ -693,24 +788,14 @@ int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t)
 	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
 		const struct image_record *r = &ctx->img->recs[i];
 		const struct rec_tty_ctty *c = r->payload;
-		const struct rec_tty_slave *s;
-		uint64_t fd;
+		int ret;
 
 		if (r->type != REC_TTY_CTTY || c->task_objref != t->task->objref)
 			continue;
-		s = image_obj_record(ctx->img, c->tty_objref, OBJ_TTY)->payload;
-		if (objhash_get(ctx->objs, s->objref, OBJ_TTY, &fd))
-			return rst_fail(ctx, -ENOENT,
-					"pid %d: its controlling terminal pty %u has no open file",
-					t->pid, s->index);
-		if (ioctl((int)fd, TIOCSCTTY, 0) < 0)
-			return rst_fail(ctx, -errno,
-					"pid %d: cannot make pty %u its controlling terminal: %s",
-					t->pid, s->index, strerror(errno));
-		if (s->fg_pgid == t->task->pgid && s->fg_pgid && tcsetpgrp((int)fd, s->fg_pgid) < 0)
-			return rst_fail(ctx, -errno,
-					"pid %d: cannot make group %d the foreground of pty %u: %s",
-					t->pid, s->fg_pgid, s->index, strerror(errno));
+		ret =
+		    take_ctty(ctx, t, image_obj_record(ctx->img, c->tty_objref, OBJ_TTY)->payload);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

@@ -9,7 +9,8 @@
  * touched. Pair B: a partial line killed by VKILL after the checkpoint.
  * Pair C: a raw (non-canonical, no signals) queue with bytes that are
  * special in canonical mode, and a ^Q and a ^S that came in before IXON
- * was turned on.
+ * was turned on. Pair D: the only slave file is read-only, with a line
+ * queued for it and output queued (written before through another file).
  */
 #include "cr/ptytest.h"
 
@@ -65,7 +66,7 @@ static void expect_line(int s, const char *want, const char *what)
 int main(void)
 {
 	char buf[4096];
-	int ma, sa, mb, sb, mc, sc, index;
+	int ma, sa, mb, sb, mc, sc, md, sd, sd_ro, index;
 	struct pollfd p;
 
 	cr_init();
@@ -84,6 +85,13 @@ int main(void)
 	pt_read_all(ma, buf, sizeof(buf), 100);
 	pt_read_all(mb, buf, sizeof(buf), 100);
 	pt_write(sa, output_a, sizeof(output_a) - 1);
+	md = pt_open("/dev/ptmx", &sd, &index);
+	setup_c(sd);
+	sd_ro = ioctl(md, TIOCGPTPEER, O_RDONLY | O_NOCTTY);
+	cr_check(sd_ro >= 0, "TIOCGPTPEER O_RDONLY: %m");
+	pt_write(sd, "from d", 6);
+	close(sd);
+	pt_write(md, "to d", 4);
 
 	cr_ready();
 	cr_wait();
@@ -109,5 +117,7 @@ int main(void)
 		     !memcmp(buf, raw_c, sizeof(raw_c) - 1),
 		 "pair C: the raw queue differs");
 	cr_check(pt_read_all(ma, buf, sizeof(buf), 50) == 0, "pair A: more output than written");
+	pt_expect(md, "from d", 6, "pair D: output");
+	pt_expect(sd_ro, "to d", 4, "pair D: input, through the read-only file");
 	cr_pass();
 }

@@ -4,9 +4,9 @@
  * slave of pair A its controlling terminal with its own group in the
  * foreground, and opens /dev/tty. Pair H: a slave file hung up by
  * TIOCVHANGUP next to one opened after (live). Pair X: the slave was opened
- * and closed: the master reads EIO. Pair P: an open of the slave failed
- * while the pty was locked, which poisons the slave's open file (EIO) until
- * a later open succeeds.
+ * and closed (the master reads EIO), and the pty is locked. Pair P: an open
+ * of the slave failed while the pty was locked, which poisons the slave's
+ * open file (EIO) until a later open succeeds; the pty stays locked.
  */
 #include <sys/sysmacros.h>
 
@@ -32,7 +32,7 @@ static void check_stat(dev_t rdev)
 int main(void)
 {
 	int ma, sa, mh, sh_dead, sh_live, mx, sx, mp, sp, index, tty, sid, pgrp = 0, fl, one = 1,
-									   zero = 0, fd;
+									   zero = 0, fd, v;
 	char buf[64], link[64];
 	struct stat st;
 	ssize_t n;
@@ -51,12 +51,12 @@ int main(void)
 	cr_check(sh_live >= 0, "TIOCGPTPEER: %m");
 	mx = pt_open("/dev/ptmx", &sx, &index);
 	close(sx);
+	cr_check(ioctl(mx, TIOCSPTLCK, &one) == 0, "TIOCSPTLCK: %m");
 	fl = fcntl(mx, F_GETFL);
 	fcntl(mx, F_SETFL, fl | O_NONBLOCK);
 	mp = pt_open("/dev/ptmx", &sp, &index);
 	cr_check(ioctl(mp, TIOCSPTLCK, &one) == 0, "TIOCSPTLCK: %m");
 	cr_check(ioctl(mp, TIOCGPTPEER, O_RDWR | O_NOCTTY) < 0, "a locked slave opened");
-	cr_check(ioctl(mp, TIOCSPTLCK, &zero) == 0, "TIOCSPTLCK: %m");
 	cr_check(write(sp, "", 0) < 0 && errno == EIO, "the failed open did not poison the slave");
 
 	cr_ready();
@@ -78,8 +78,11 @@ int main(void)
 	pt_expect(mh, "live", 4, "the file opened after the hangup");
 
 	cr_check(read(mx, buf, 1) < 0 && errno == EIO, "closed slave: the master read %m, not EIO");
+	cr_check(ioctl(mx, TIOCGPTLCK, &v) == 0 && v == 1, "closed slave: the pty is unlocked");
 
 	cr_check(write(sp, "", 0) < 0 && errno == EIO, "pair P: the slave is not poisoned");
+	cr_check(ioctl(mp, TIOCGPTLCK, &v) == 0 && v == 1, "pair P: the pty is unlocked");
+	cr_check(ioctl(mp, TIOCSPTLCK, &zero) == 0, "TIOCSPTLCK: %m");
 	fd = ioctl(mp, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	cr_check(fd >= 0, "pair P: a new open failed: %m");
 	pt_write(sp, "cured", 5);

@@ -240,9 +240,10 @@ struct ib_tty {
 	char output_data[5];
 	struct rec_tty_ctty ctty;
 	int write_ctty, slave_first;
-	int bad_nccs;	 /* the header says NCCS 18 */
-	int second_pair; /* another pair at the same index of the same instance */
-	int member_ctty; /* a second task of the session holds the tty, the leader not */
+	int bad_nccs;	   /* the header says NCCS 18 */
+	int second_pair;   /* another pair at the same index of the same instance */
+	int second_opened; /* ... whose slave says it was opened, with no file */
+	int member_ctty;   /* a second task of the session holds the tty, the leader not */
 };
 
 /*
@@ -350,6 +351,10 @@ static inline int ib_tty_image(struct ib *b, void (*edit)(struct ib_tty *t))
 		s2.objref = 12;
 		s2.master_objref = 10;
 		s2.flags &= ~TTYS_OPENED;
+		if (t.second_opened) {
+			s2.flags |= TTYS_OPENED;
+			m2.index = s2.index = 8;
+		}
 		s2.sid = s2.fg_pgid = 0;
 		ib_rec(b, REC_TTY_MASTER, &m2, sizeof(m2));
 		ib_rec(b, REC_TTY_SLAVE, &s2, sizeof(s2));

@@ -689,7 +689,8 @@ static void tty_pkt_without_packet(struct ib_tty *t)
 
 static void tty_not_opened(struct ib_tty *t)
 {
-	t->slave.flags &= ~TTYS_OPENED;
+	t->second_pair = 1;
+	t->second_opened = 1; /* at another index: the duplicate is not the fault here */
 }
 
 static void tty_index_beyond_max(struct ib_tty *t)
@@ -722,6 +723,11 @@ static void tty_member_only(struct ib_tty *t)
 {
 	t->member_ctty = 1;
 	t->write_ctty = 0;
+}
+
+static void tty_input_unopened(struct ib_tty *t)
+{
+	t->slave.flags &= ~TTYS_OPENED;
 }
 
 static void tty_no_session(struct ib_tty *t)
@@ -761,6 +767,7 @@ static void test_tty_records(void)
 		{ tty_relative_mount, REC_DEVPTS, "does not fit the record" },
 		{ tty_bad_nccs, REC_HEADER, "need NCCS 19" },
 		{ tty_second_pair, REC_TTY_MASTER, "a second master at index 7" },
+		{ tty_input_unopened, REC_TTY_INPUT, "input queued on a slave never opened" },
 		{ tty_member_only, REC_TTY_CTTY,
 		  "session leader pid 100 lacks the controlling tty" },
 	};
