@@ -119,8 +119,9 @@ int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *
 	ret = files_lookup_fd(ctx, pid, fd, st, ret_objref, &is_new);
 	if (!ret && is_new) {
 		/* tty_dump saw every terminal fd of the frozen tree: this one is new */
-		log_error("pid %d fd %d: %s appeared after the terminals were saved", pid, fd,
-			  path);
+		log_error("pid %d fd %d: %s appeared after the terminals were saved; retry the "
+			  "checkpoint",
+			  pid, fd, path);
 		ret = -EAGAIN;
 	}
 	return ret;
@@ -222,8 +223,10 @@ static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st
 	ret = proc_read_fdinfo(pid, fd, &info);
 	cfd = ret ? ret : fetch_fd(pid, fd);
 	if (cfd < 0) {
-		log_error("pid %d fd %d: cannot get the terminal's descriptor: %s", pid, fd,
-			  strerror(-cfd));
+		log_error(
+		    "pid %d fd %d: cannot get the terminal's descriptor (pidfd_getfd): %s; run "
+		    "as root",
+		    pid, fd, strerror(-cfd));
 		return cfd;
 	}
 	f = &tt->files[tt->nr_files++];
@@ -518,6 +521,16 @@ static int find_cttys(struct ck_ttys *tt)
 
 /* --- 3. state ------------------------------------------------------------------------ */
 
+/* The first file of the pty at AT in the tree (there is one: that is how it was found). */
+static size_t slave_file(const struct ck_ttys *tt, int at)
+{
+	size_t i = 0;
+
+	while (i + 1 < tt->nr_files && tt->files[i].pty != at)
+		i++;
+	return i;
+}
+
 /* A live slave file of the tree (for reading its state: any access mode), or -1. */
 static int live_slave(const struct ck_ttys *tt, int at)
 {
@@ -600,7 +613,8 @@ static int state_external(struct ck_ttys *tt, int at)
 	else
 		ret = tty_line_read_slave(s, &p->line);
 	if (ret) {
-		log_error("pty %u: cannot read its state: %s", p->index, strerror(-ret));
+		log_error("pid %d: pty %u: cannot read its state: %s",
+			  tt->files[slave_file(tt, at)].pid, p->index, strerror(-ret));
 		return ret;
 	}
 	if (p->line.excl_slave)
