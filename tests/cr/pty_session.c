@@ -7,6 +7,8 @@
  * and closed (the master reads EIO), and the pty is locked. Pair P: an open
  * of the slave failed while the pty was locked, which poisons the slave's
  * open file (EIO) until a later open succeeds; the pty stays locked.
+ * Pair G: the master was closed: the slave file is dead (reads end of
+ * file, writes fail with EIO) and its node is gone.
  */
 #include <sys/sysmacros.h>
 
@@ -31,7 +33,7 @@ static void check_stat(dev_t rdev)
 
 int main(void)
 {
-	int ma, sa, mh, sh_dead, sh_live, mx, sx, mp, sp, index, tty, sid, pgrp = 0, fl, one = 1,
+	int mg, sg, ma, sa, mh, sh_dead, sh_live, mx, sx, mp, sp, index, tty, sid, pgrp = 0, fl, one = 1,
 									   zero = 0, fd, v;
 	char buf[64], link[64];
 	struct stat st;
@@ -58,6 +60,9 @@ int main(void)
 	cr_check(ioctl(mp, TIOCSPTLCK, &one) == 0, "TIOCSPTLCK: %m");
 	cr_check(ioctl(mp, TIOCGPTPEER, O_RDWR | O_NOCTTY) < 0, "a locked slave opened");
 	cr_check(write(sp, "", 0) < 0 && errno == EIO, "the failed open did not poison the slave");
+	mg = pt_open("/dev/ptmx", &sg, &index);
+	close(mg);
+	cr_check(fstat(sg, &st) == 0 && st.st_nlink == 0, "pair G: the node is still there");
 
 	cr_ready();
 	cr_wait();
@@ -87,5 +92,9 @@ int main(void)
 	cr_check(fd >= 0, "pair P: a new open failed: %m");
 	pt_write(sp, "cured", 5);
 	pt_expect(mp, "cured", 5, "pair P after a successful open");
+
+	cr_check(read(sg, buf, 1) == 0, "pair G: the slave did not read end of file");
+	cr_check(write(sg, "x", 1) < 0 && errno == EIO, "pair G: a write did not fail with EIO");
+	cr_check(fstat(sg, &st) == 0 && st.st_nlink == 0, "pair G: the node is back");
 	cr_pass();
 }
