@@ -72,6 +72,8 @@ uint64_t rst_block_array(struct rst_block *b);
 /* Object kinds: restart side (src/objects/). */
 int files_restore(struct rst_ctx *ctx, struct rst_task *t);
 int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd);
+/* Moves FD (closed) to a number >= high_fd for file OBJREF; reports failure. */
+int files_move_high(struct rst_ctx *ctx, int fd, uint32_t objref, int *ret_fd);
 int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b);
 /*
  * Finds a hole of LEN bytes free both now and in the saved address space

@@ -1261,3 +1261,39 @@ void proc_mount_list_free(struct proc_mount_list *list)
 	list->storage = NULL;
 	list->nr = 0;
 }
+
+int proc_parse_boot_id(const char *text, uint8_t id[16])
+{
+	size_t k = 0;
+
+	memset(id, 0, 16);
+	for (const char *p = text; *p && *p != '\n'; p++) {
+		int v = *p >= '0' && *p <= '9'	 ? *p - '0'
+			: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+			: *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+						 : -1;
+
+		if (*p == '-')
+			continue;
+		if (v < 0 || k == 32)
+			return -EINVAL;
+		id[k / 2] = (uint8_t)(id[k / 2] << 4 | v);
+		k++;
+	}
+	return k == 32 ? 0 : -EINVAL;
+}
+
+int proc_read_boot_id(uint8_t id[16])
+{
+	char text[64] = { 0 };
+	ssize_t n;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return proc_parse_boot_id(text, id);
+}

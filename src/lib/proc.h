@@ -186,6 +186,11 @@ struct proc_mount_list {
 };
 
 int proc_read_mountinfo(pid_t pid, struct proc_mount_list *ret_list);
+
+/* /proc/sys/kernel/random/boot_id as 16 bytes (this boot's identity). 0 or -errno. */
+int proc_read_boot_id(uint8_t id[16]);
+/* The same from its text, "8-4-4-4-12" hex digits. 0 or -EINVAL. */
+int proc_parse_boot_id(const char *text, uint8_t id[16]);
 int proc_parse_mountinfo(const char *text, size_t len, struct proc_mount_list *ret_list);
 void proc_mount_list_free(struct proc_mount_list *list);
 

@@ -314,7 +314,7 @@ static int open_file(struct rst_ctx *ctx, const struct rec_file *f, int *ret_fd)
 	int flags =
 	    (int)(f->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
 	struct stat st;
-	int fd, high;
+	int fd;
 
 	fd = open(path, flags);
 	if (fd < 0)
@@ -334,11 +334,17 @@ static int open_file(struct rst_ctx *ctx, const struct rec_file *f, int *ret_fd)
 				ctx->pid, f->objref, path, (unsigned long long)f->pos,
 				strerror(errno));
 	}
-	high = fcntl(fd, F_DUPFD_CLOEXEC, ctx->high_fd);
+	return files_move_high(ctx, fd, f->objref, ret_fd);
+}
+
+int files_move_high(struct rst_ctx *ctx, int fd, uint32_t objref, int *ret_fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, ctx->high_fd);
+
 	close(fd);
 	if (high < 0)
 		return rst_fail(ctx, -errno, "pid %d file objref %u: no descriptor free: %s",
-				ctx->pid, f->objref, strerror(errno));
+				ctx->pid, objref, strerror(errno));
 	*ret_fd = high;
 	return 0;
 }

@@ -746,28 +746,6 @@ static uint32_t octal_option(const char *opts, const char *name, uint32_t dflt, 
 	return dflt;
 }
 
-static void read_boot_id(uint8_t id[16])
-{
-	char text[64] = { 0 };
-	size_t k = 0;
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-
-	memset(id, 0, 16);
-	if (fd < 0)
-		return;
-	if (read(fd, text, sizeof(text) - 1) < 0)
-		text[0] = '\0';
-	close(fd);
-	for (const char *p = text; *p && k < 32; p++) {
-		unsigned int v;
-
-		if (*p == '-' || sscanf(p, "%1x", &v) != 1)
-			continue;
-		id[k / 2] = (uint8_t)(id[k / 2] << 4 | v);
-		k++;
-	}
-}
-
 /* st_dev of PATH inside the task's root, 0 if it cannot be seen. */
 static dev_t dev_in_root(pid_t pid, const char *path)
 {
@@ -842,7 +820,8 @@ static int write_devpts(struct ck_ttys *tt, dev_t dev, pid_t pid, uint32_t *ret_
 		r.flags |= DEVPTS_DEFAULT; /* /dev/ptmx opens in the instance on /dev/pts (2.3) */
 	if (dev_in_root(pid, mnt->point) != dev)
 		r.flags |= DEVPTS_COVERED;
-	read_boot_id(r.boot_id);
+	if (proc_read_boot_id(r.boot_id))
+		memset(r.boot_id, 0, sizeof(r.boot_id)); /* unknown: never the same boot */
 	r.path_len = (uint32_t)strlen(mnt->point) + 1;
 	if (!ret)
 		ret =

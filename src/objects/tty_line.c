@@ -68,6 +68,17 @@ static void locked_from_kernel(const struct termios *k, struct rec_termios *r)
 	memcpy(r->c_cc, k->c_cc, CRYO_NCCS);
 }
 
+static void locked_to_kernel(const struct rec_termios *r, struct termios *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->c_iflag = r->c_iflag;
+	k->c_oflag = r->c_oflag;
+	k->c_cflag = r->c_cflag;
+	k->c_lflag = r->c_lflag;
+	k->c_line = r->c_line;
+	memcpy(k->c_cc, r->c_cc, CRYO_NCCS);
+}
+
 _Static_assert(NCCS == CRYO_NCCS, "the kernel's NCCS is the image's");
 
 int tty_termios_get(int fd, struct rec_termios2 *t)
@@ -624,18 +635,13 @@ static int apply_flow(int m, int s, const struct tty_line *l, const struct termi
 
 static int apply_excl_locked(int m, int s, const struct tty_line *l)
 {
-	struct termios lk = { 0 };
+	struct termios lk;
 
 	if (ioctl(m, l->excl_master ? TIOCEXCL : TIOCNXCL) < 0)
 		return -errno;
 	if (s >= 0 && ioctl(s, l->excl_slave ? TIOCEXCL : TIOCNXCL) < 0)
 		return -errno;
-	lk.c_iflag = l->locked.c_iflag;
-	lk.c_oflag = l->locked.c_oflag;
-	lk.c_cflag = l->locked.c_cflag;
-	lk.c_lflag = l->locked.c_lflag;
-	lk.c_line = l->locked.c_line;
-	memcpy(lk.c_cc, l->locked.c_cc, CRYO_NCCS);
+	locked_to_kernel(&l->locked, &lk);
 	/* last: the locked fields keep the values just set (issue 4) */
 	return ioctl(s >= 0 ? s : m, TIOCSLCKTRMIOS, &lk) < 0 ? -errno : 0;
 }

@@ -102,25 +102,9 @@ static void drop_kept(struct rst_ctx *ctx, int fd)
 
 static bool same_boot(const struct rec_devpts *d)
 {
-	char text[64] = { 0 };
-	uint8_t id[16] = { 0 };
-	size_t k = 0;
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	uint8_t id[16];
 
-	if (fd < 0)
-		return false;
-	if (read(fd, text, sizeof(text) - 1) < 0)
-		text[0] = '\0';
-	close(fd);
-	for (const char *p = text; *p && k < 32; p++) {
-		unsigned int v;
-
-		if (*p == '-' || sscanf(p, "%1x", &v) != 1)
-			continue;
-		id[k / 2] = (uint8_t)(id[k / 2] << 4 | v);
-		k++;
-	}
-	return k == 32 && !memcmp(id, d->boot_id, sizeof(id));
+	return proc_read_boot_id(id) == 0 && !memcmp(id, d->boot_id, sizeof(id));
 }
 
 static int send_fd(int sock, int fd)
@@ -803,7 +787,7 @@ int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t)
 /* A tty file only a task can open: /dev/tty, once its controlling terminal is back. */
 int tty_open_file(struct rst_ctx *ctx, const struct rec_tty_file *f, int *ret_fd)
 {
-	int fd, high;
+	int fd;
 
 	if (!(f->how & TTYF_DEVTTY))
 		return rst_fail(ctx, -ENOENT, "pid %d file objref %u: the tty file was not opened",
@@ -812,11 +796,5 @@ int tty_open_file(struct rst_ctx *ctx, const struct rec_tty_file *f, int *ret_fd
 	if (fd < 0)
 		return rst_fail(ctx, -errno, "pid %d file objref %u: cannot open /dev/tty: %s",
 				ctx->pid, f->objref, strerror(errno));
-	high = fcntl(fd, F_DUPFD_CLOEXEC, ctx->high_fd);
-	close(fd);
-	if (high < 0)
-		return rst_fail(ctx, -errno, "pid %d file objref %u: no descriptor free: %s",
-				ctx->pid, f->objref, strerror(errno));
-	*ret_fd = high;
-	return 0;
+	return files_move_high(ctx, fd, f->objref, ret_fd);
 }

@@ -42,6 +42,16 @@ passes() {
 	until_ok 10 "verdict" more_verdicts "$before" && [ "$(tail -n 1 "$log")" = PASS ]
 }
 
+# on_script COMMAND: runs a sleep under script(1), which holds the pty master; its pid in $pid
+on_script() {
+	local holder
+	setsid script -qfc "$1" /dev/null </dev/null >/dev/null 2>&1 &
+	holder=$!
+	disown "$holder"
+	until_ok 10 "script's sleep" pgrep -x -P "$holder" sleep >/dev/null
+	pid=$(pgrep -x -P "$holder" sleep)
+}
+
 gone() { ! kill -0 "$1" 2>/dev/null || [ "$(stat_field "$1" 3)" = Z ]; }
 ptys() { ls /dev/pts | grep -c '^[0-9]'; }
 
@@ -74,10 +84,7 @@ kill -9 "$pid" 2>/dev/null
 umount "$CR_PTS2"
 
 # --- an external terminal --------------------------------------------------------------
-setsid script -qfc "sleep 1000" /dev/null </dev/null >/dev/null 2>&1 &
-disown $!
-until_ok 10 "script's sleep" pgrep -x -P $! sleep >/dev/null
-pid=$(pgrep -x -P $! sleep)
+on_script "sleep 1000"
 ok "checkpoint of a program on a terminal held outside the tree" \
 	'"$CRYO" checkpoint --kill -o "$tmp/e.img" "$pid"'
 "$CRYO" show "$tmp/e.img" >"$tmp/e.show"
@@ -89,10 +96,7 @@ ok "with one line naming the terminal" \
 ok "and nothing left behind" 'sleep 0.1; gone "$pid"'
 
 # the same terminal as controlling terminal only: no descriptor of it in the task
-setsid script -qfc "exec sleep 1000 </dev/null >/dev/null 2>&1" /dev/null </dev/null >/dev/null 2>&1 &
-disown $!
-until_ok 10 "script's sleep" pgrep -x -P $! sleep >/dev/null
-pid=$(pgrep -x -P $! sleep)
+on_script "exec sleep 1000 </dev/null >/dev/null 2>&1"
 ok "checkpoint of a program whose terminal is only its controlling terminal" \
 	'"$CRYO" checkpoint -o "$tmp/c.img" "$pid"'
 "$CRYO" show "$tmp/c.img" >"$tmp/c.show"

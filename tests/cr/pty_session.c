@@ -33,8 +33,8 @@ static void check_stat(dev_t rdev)
 
 int main(void)
 {
-	int mg, sg, ma, sa, mh, sh_dead, sh_live, mx, sx, mp, sp, index, tty, sid, pgrp = 0, fl, one = 1,
-									   zero = 0, fd, v;
+	int mg, sg, ma, sa, mh, sh_dead, sh_live, mx, sx, mp, sp, index, tty, sid,
+	    pgrp = 0, fl, one = 1, zero = 0, fd, v;
 	char buf[64], link[64];
 	struct stat st;
 	ssize_t n;

@@ -1323,6 +1323,24 @@ static void test_mountinfo(void)
 	proc_mount_list_free(&l);
 }
 
+/* The boot id: 32 hex digits with dashes, as 16 bytes; anything else is refused. */
+static void test_boot_id(void)
+{
+	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+					  0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10 };
+	uint8_t id[16], again[16];
+
+	check_int(proc_parse_boot_id("01234567-89ab-cdef-FEDC-ba9876543210\n", id), ==, 0);
+	check(!memcmp(id, want, sizeof(id)));
+	check_int(proc_parse_boot_id("01234567-89ab-cdef-fedc-ba987654321", id), ==, -EINVAL);
+	check_int(proc_parse_boot_id("01234567-89ab-cdef-fedc-ba98765432100", id), ==, -EINVAL);
+	check_int(proc_parse_boot_id("0123456x-89ab-cdef-fedc-ba9876543210", id), ==, -EINVAL);
+	/* this machine's, twice the same */
+	check_int(proc_read_boot_id(id), ==, 0);
+	check_int(proc_read_boot_id(again), ==, 0);
+	check(!memcmp(id, again, sizeof(id)));
+}
+
 int main(void)
 {
 	int *fds_before = NULL, *fds_after = NULL;
@@ -1359,6 +1377,7 @@ int main(void)
 	test_children_threads();
 	test_pagemap();
 	test_mountinfo();
+	test_boot_id();
 	test_bad_args();
 
 	/* Everything forked is reaped, everything opened is closed. */
