@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* cryo show [--json] IMAGE: validate IMAGE, then decode every record. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <string.h>
@@ -52,6 +53,8 @@ int cmd_show(int argc, char **argv)
 	ret = image_show(img, stdout, json);
 	image_free(img);
 	image_source_close(&src);
+	if (ret == -EPIPE)
+		return EXIT_FAIL; /* whoever reads stopped reading (`| head`): nothing to say */
 	if (ret) {
 		log_error("%s: cannot write the decoded image: %s", argv[optind], strerror(-ret));
 		return EXIT_FAIL;

@@ -587,6 +587,7 @@ int image_show(const struct image *img, FILE *out, bool json)
 			(unsigned long long)(img->len - sizeof(struct rec_hdr) -
 					     sizeof(struct rec_trailer)),
 			img->nr_recs);
-	fflush(out);
-	return ferror(out) ? -EIO : 0;
+	if (fflush(out) == EOF || ferror(out))
+		return errno == EPIPE ? -EPIPE : -EIO;
+	return 0;
 }

@@ -107,6 +107,13 @@ if perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);
 else
 	not_ok "it holds one devpts, three pairs, their input and output"
 fi
+# a reader that stops early (| head) is not an error worth a message
+"$CRYO" show "$CORPUS/real-pty" 2>"$tmp/err" | (exec <&-; sleep 0.3) # reads nothing at all
+[ ! -s "$tmp/err" ] && ok "show | head: no message on stderr" ||
+	not_ok "show | head: no message on stderr ($(head -n 1 "$tmp/err"))"
+"$CRYO" show "$CORPUS/real-pty" >/dev/full 2>"$tmp/err"
+grep -q "cannot write the decoded image" "$tmp/err" && ok "show to a full device: one error line" ||
+	not_ok "show to a full device: one error line"
 expect 0 "show from stdin" -- sh -c "\"$CRYO\" show - <\"$VALID\""
 expect 0 "show --json -v --log-file" -- "$CRYO" show --json -v --log-file "$tmp/log" "$VALID"
 
