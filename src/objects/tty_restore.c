@@ -506,18 +506,18 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 	if (!ret && p->slave >= 0)
 		ret = objhash_set(ctx->objs, p->s->objref, OBJ_TTY, (uint64_t)p->slave);
 	if (!ret && !(p->s->flags & TTYS_MASTER_GONE)) {
-		step = "setting the owner and mode of its node";
-		ret = set_owner(p);
+		/* the live files before the exclusive flag, which would refuse them (2.9) */
+		ret = open_files(ctx, p, false);
+		if (!ret) {
+			step = "setting the owner and mode of its node";
+			ret = set_owner(p);
+		}
 		if (!ret) {
 			step = "reading its queues from the image";
 			ret = line_of(ctx, p, &line);
 		}
 		if (!ret)
 			ret = tty_line_apply(p->master, p->slave, &line, &step);
-		if (!ret) {
-			step = "opening its files";
-			ret = open_files(ctx, p, false);
-		}
 	}
 	tty_line_free(&line);
 	if (ret)

@@ -3,9 +3,11 @@
  * Every attribute of a pty pair that is not a queue: odd termios in all four
  * flag words, all 19 control characters, arbitrary (BOTHER) speeds; locked
  * termios, which must still resist a change; window size with pixels; the
- * index; owner and mode of the slave node; exclusive mode (an open by the
- * node's owner, not root, must fail with EBUSY); packet mode; and a second
- * pair left locked, whose slave was never opened.
+ * index; owner, mode and times (to the nanosecond) of the slave node;
+ * exclusive mode (an open by the node's owner, not root, must fail with
+ * EBUSY); packet mode; and a second pair left locked, whose slave was never
+ * opened. The slave is open through two files, one of them behind two fds:
+ * the two fds share their file (status flags), the two files do not.
  */
 #include <sys/wait.h>
 
@@ -62,7 +64,7 @@ int main(void)
 	struct termios lock = { 0 }, lock_got;
 	struct winsize ws;
 	struct stat st;
-	int s, m, index, index2, m2, one = 1, v;
+	int s, m, index, index2, m2, one = 1, v, s_dup, s_other;
 
 	cr_init();
 	m = pt_open("/dev/ptmx", &s, &index);
@@ -77,6 +79,9 @@ int main(void)
 	cr_check(fchown(s, 1000, 5) == 0 && fchmod(s, 0620) == 0, "owner: %m");
 	cr_check(ioctl(s, TIOCEXCL) == 0, "TIOCEXCL: %m");
 	cr_check(ioctl(m, TIOCPKT, &one) == 0, "TIOCPKT: %m");
+	s_dup = dup(s);
+	s_other = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	cr_check(s_dup >= 0 && s_other >= 0, "second slave fd: %m");
 	cr_check(futimens(s, want_times) == 0, "futimens: %m");
 	m2 = open("/dev/ptmx", O_RDWR | O_NOCTTY); /* a new pair is locked */
 	cr_check(m2 >= 0 && ioctl(m2, TIOCGPTN, &index2) == 0, "second ptmx: %m");
@@ -119,5 +124,9 @@ int main(void)
 	cr_check(ioctl(m, TIOCGPTLCK, &v) == 0 && v == 0, "first pair locked");
 	cr_check(ioctl(m2, TIOCGPTLCK, &v) == 0 && v == 1, "second pair unlocked");
 	check_exclusive(index);
+	/* O_NONBLOCK is a flag of the open file: the dup sees it, the other file not */
+	cr_check(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) == 0, "F_SETFL: %m");
+	cr_check(fcntl(s_dup, F_GETFL) & O_NONBLOCK, "the dup does not share the slave's file");
+	cr_check(!(fcntl(s_other, F_GETFL) & O_NONBLOCK), "the second file is the first one");
 	cr_pass();
 }
