@@ -388,7 +388,8 @@ static int check_leaders(struct parser *p)
 					   .payload)
 				->pid,
 			    ref, 0);
-	qsort(leaders, nr, sizeof(*leaders), cmp_pair);
+	if (nr > 1) /* leaders is NULL when there is none, which qsort must not get */
+		qsort(leaders, nr, sizeof(*leaders), cmp_pair);
 	for (size_t i = 0; i < p->tty.nr_cttys && !ret; i++) {
 		const struct tty_pair_key *c = &p->tty.cttys[i], *leader;
 		const struct rec_tty_slave *s =

@@ -742,6 +742,50 @@ static void tty_member_and_leader(struct ib_tty *t)
 	t->member_ctty = 1;
 }
 
+/*
+ * Terminal records and not one live task (a zombie root): valid, and once
+ * undefined behaviour in the reader (qsort of no session leaders; found by
+ * the fuzzer, tests/fuzz/corpus/regress-ctty-no-task).
+ */
+static void test_tty_without_live_task(void)
+{
+	struct rec_task zombie = { .objref = 1,
+				   .pid = 100,
+				   .tgid = 100,
+				   .pgid = 100,
+				   .sid = 100,
+				   .state = TASK_ZOMBIE,
+				   .comm = "gone" };
+	struct rec_devpts d = { .objref = 2,
+				.dev_minor = 25,
+				.flags = DEVPTS_DEFAULT,
+				.mode = 0620,
+				.max = CRYO_PTY_INDEX_MAX,
+				.path_len = 9 };
+	struct rec_tty_master m = {
+		.objref = 3, .file_objref = 4, .devpts_objref = 2, .file_flags = O_RDWR
+	};
+	struct rec_tty_slave sl = { .objref = 5,
+				    .master_objref = 3,
+				    .devpts_objref = 2,
+				    .mode = 0620,
+				    .termios = { .c_cflag = 0xbf } };
+	struct image_error err;
+	struct image *img = NULL;
+	struct ib b;
+
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &zombie, sizeof(zombie));
+	image_write_rec(&b.w, REC_DEVPTS, &d, sizeof(d), "/dev/pts", 9);
+	ib_rec(&b, REC_TTY_MASTER, &m, sizeof(m));
+	ib_rec(&b, REC_TTY_SLAVE, &sl, sizeof(sl));
+	ib_end(&b);
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	image_free(img);
+	ib_free(&b);
+}
+
 static void test_tty_records(void)
 {
 	static const struct {
@@ -851,6 +895,7 @@ int main(void)
 	test_semantic_rejects();
 	test_task_state_rejects();
 	test_tty_records();
+	test_tty_without_live_task();
 	test_writer_path();
 	return tap_done();
 }
