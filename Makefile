@@ -118,7 +118,7 @@ FUZZFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-rec
 
 build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -Wall -Wextra -Werror $(FUZZFLAGS) $(CPPFLAGS) -c -o $@ $<
+	$(CLANG) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(FUZZFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 build/fuzz/fuzz-reader: $(call objs,fuzz,tests/fuzz/fuzz_reader.c $(LIB_SRCS))
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^
