@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "core/ckpt.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret)
 {
@@ -119,54 +121,102 @@ int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return n < 0 ? -errno : -EIO;
 }
 
-/*
- * Single-process for now: a tree or threads are refused by name. Called
- * before the seize, and again after it, when nothing can change any more:
- * a thread or child born in between is refused too.
- */
-static int check_single(pid_t pid)
+/* Threads are refused by name (multi-threaded processes come later). */
+static int check_threads(pid_t pid)
 {
-	pid_t *children = NULL, *threads = NULL;
-	size_t nr_children = 0, nr_threads = 0;
-	struct proc_stat st;
-	int ret;
+	pid_t *threads = NULL;
+	size_t nr = 0;
+	int ret = proc_list_threads(pid, &threads, &nr);
 
-	if (proc_read_stat(pid, 0, &st) == 0 && (st.state == 'Z' || st.state == 'X')) {
-		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint",
-			  pid);
-		return -ESRCH;
-	}
-	ret = proc_list_threads(pid, &threads, &nr_threads);
-	if (!ret)
-		ret = proc_list_children(pid, &children, &nr_children);
 	if (ret) {
 		log_error("pid %d: %s", pid, ret == -ENOENT ? "no such process" : strerror(-ret));
-	} else if (nr_threads > 1) {
+	} else if (nr > 1) {
 		log_error("pid %d: has %zu threads; multi-threaded processes are not supported yet",
-			  pid, nr_threads);
-		ret = -ENOTSUP;
-	} else if (nr_children) {
-		log_error("pid %d: has a child (pid %d); process trees are not supported yet", pid,
-			  children[0]);
+			  pid, nr);
 		ret = -ENOTSUP;
 	}
-	free(children);
 	free(threads);
 	return ret;
 }
 
+static ssize_t task_index(const struct ckpt_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Appends PID, a child met in the tree, live or a zombie. */
+static int add_task(struct ckpt_ctx *ctx, pid_t pid)
+{
+	struct ckpt_task *n;
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, 0, &st))
+		return 0; /* gone already: nothing of it to save */
+	n = realloc(ctx->tasks, (ctx->nr_tasks + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ctx->tasks = n;
+	n = &ctx->tasks[ctx->nr_tasks++];
+	*n = (struct ckpt_task){ .pid = pid, .zombie = st.state == 'Z' || st.state == 'X' };
+	return 0;
+}
+
+/*
+ * Adds every child of the live tasks that is not in the list yet; *ret_new
+ * says whether any was. Children are listed after their parent, in
+ * /proc's order, so the list is the tree in breadth-first order.
+ */
+static int add_children(struct ckpt_ctx *ctx, bool *ret_new)
+{
+	*ret_new = false;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		pid_t *kids = NULL, pid = ctx->tasks[i].pid;
+		size_t nr = 0;
+		int ret;
+
+		if (ctx->tasks[i].zombie)
+			continue;
+		ret = proc_list_children(pid, &kids, &nr);
+		if (ret == -ENOENT) /* it died meanwhile: the rescan after the seize sees it */
+			continue;
+		for (size_t k = 0; k < nr && !ret; k++)
+			if (task_index(ctx, kids[k]) < 0) {
+				ret = add_task(ctx, kids[k]);
+				*ret_new = true;
+			}
+		free(kids);
+		if (ret) {
+			log_error("pid %d: cannot list its children: %s", pid, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int find_tree(struct ckpt_ctx *ctx)
 {
-	int ret = check_single(ctx->opts->pid);
+	pid_t root = ctx->opts->pid;
+	struct proc_stat st;
+	bool more;
+	int ret = proc_read_stat(root, 0, &st);
 
-	if (ret)
+	if (ret) {
+		log_error("pid %d: %s", root, ret == -ENOENT ? "no such process" : strerror(-ret));
 		return ret;
-	ctx->tasks = calloc(1, sizeof(*ctx->tasks));
-	if (!ctx->tasks)
-		return -ENOMEM;
-	ctx->tasks[0].pid = ctx->opts->pid;
-	ctx->nr_tasks = 1;
-	return 0;
+	}
+	if (st.state == 'Z' || st.state == 'X') {
+		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint",
+			  root);
+		return -ESRCH;
+	}
+	ret = add_task(ctx, root);
+	do
+		ret = ret ? ret : add_children(ctx, &more);
+	while (!ret && more);
+	return ret;
 }
 
 static const char *seize_hint(int err)
@@ -181,35 +231,100 @@ static const char *seize_hint(int err)
 	}
 }
 
-static int freeze(struct ckpt_ctx *ctx)
+/*
+ * Seizes the task at I. A task that died since it was listed is kept as
+ * the zombie it now is (a zombie cannot be seized), or dropped if it is
+ * gone; either way its parent is seized, so nothing changes any more.
+ */
+static int seize_task(struct ckpt_ctx *ctx, size_t i)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		struct ckpt_task *t = &ctx->tasks[i];
-		int ret = tracee_seize(&t->tracee, t->pid);
+	struct ckpt_task *t = &ctx->tasks[i];
+	int ret = 0;
 
-		if (ret) {
+	if (t->tracee.seized)
+		return 0;
+	if (!t->zombie) {
+		ret = tracee_seize(&t->tracee, t->pid);
+		if (ret && proc_read_stat(t->pid, 0, &t->stat) == 0 &&
+		    (t->stat.state == 'Z' || t->stat.state == 'X'))
+			t->zombie = true;
+		else if (ret) {
 			log_error("pid %d: cannot stop it with ptrace: %s%s", t->pid,
 				  strerror(-ret), seize_hint(ret));
 			return ret;
 		}
-		ret = proc_read_stat(t->pid, 0, &t->stat);
-		if (!ret)
-			ret = proc_read_status(t->pid, 0, &t->status);
-		if (ret) {
-			log_error("pid %d: cannot read its /proc status: %s", t->pid,
-				  strerror(-ret));
-			return ret;
-		}
-		ret = check_single(t->pid);
-		if (ret)
-			return ret;
-		if (t->status.seccomp) {
-			log_error("pid %d: runs under seccomp (mode %d); not supported yet", t->pid,
-				  t->status.seccomp);
-			return -ENOTSUP;
-		}
 	}
+	ret = proc_read_stat(t->pid, 0, &t->stat);
+	if (!ret && !t->zombie)
+		ret = proc_read_status(t->pid, 0, &t->status);
+	if (ret) {
+		log_error("pid %d: cannot read its /proc status: %s", t->pid, strerror(-ret));
+		return ret;
+	}
+	if (t->zombie)
+		return 0;
+	ret = check_threads(t->pid);
+	if (!ret && t->status.seccomp) {
+		log_error("pid %d: runs under seccomp (mode %d); not supported yet", t->pid,
+			  t->status.seccomp);
+		ret = -ENOTSUP;
+	}
+	return ret;
+}
+
+/* What two tasks of a tree may share only as threads do (the kcmp types). */
+static const struct {
+	int type;
+	const char *what;
+} shared_kinds[] = {
+	{ KCMP_VM, "its memory (CLONE_VM, as a vfork child does)" },
+	{ KCMP_FILES, "its fd table (CLONE_FILES)" },
+	{ KCMP_FS, "its working directory, root and umask (CLONE_FS)" },
+};
+
+static int check_sharing(struct ckpt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		for (size_t j = i + 1; j < ctx->nr_tasks; j++) {
+			pid_t a = ctx->tasks[i].pid, b = ctx->tasks[j].pid;
+
+			if (ctx->tasks[i].zombie || ctx->tasks[j].zombie)
+				continue;
+			for (size_t k = 0; k < ARRAY_SIZE(shared_kinds); k++)
+				if (syscall(SYS_kcmp, a, b, shared_kinds[k].type, 0, 0) == 0) {
+					log_error("pid %d: shares %s with pid %d; not supported yet",
+						  b, shared_kinds[k].what, a);
+					return -ENOTSUP;
+				}
+		}
 	return 0;
+}
+
+#define FREEZE_ROUNDS 100
+
+/*
+ * Seizes the whole tree: every task listed, then the children born
+ * meanwhile, until a round finds none. A seized task cannot fork, so the
+ * rounds end once every parent is seized.
+ */
+static int freeze(struct ckpt_ctx *ctx)
+{
+	bool more = true;
+	int ret = 0;
+
+	for (int round = 0; more && !ret; round++) {
+		if (round == FREEZE_ROUNDS) {
+			log_error("pid %d: its tree keeps changing (tasks are born faster than cryo "
+				  "stops them); retry",
+				  ctx->opts->pid);
+			return -EAGAIN;
+		}
+		for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
+			ret = seize_task(ctx, i);
+		if (!ret)
+			ret = add_children(ctx, &more);
+	}
+	return ret ? ret : check_sharing(ctx);
 }
 
 /*
@@ -223,6 +338,8 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 		long r;
 		int ret;
 
+		if (t->zombie)
+			continue;
 		if (kill_them) {
 			kill(t->pid, SIGKILL);
 			/* as its tracer we hear of its death: the pid is a zombie's when we return
@@ -269,6 +386,8 @@ static int dump(struct ckpt_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
 
+		if (t->zombie)
+			continue; /* a zombie has nothing but its REC_TASK */
 		ret = files_dump(ctx, t);
 		if (!ret)
 			ret = mm_dump(ctx, t);
@@ -323,6 +442,7 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 	if (!ret)
 		log_info("pid %d: checkpointed into %s", opts->pid, opts->output);
 out_free:
+	free(ctx.shmems);
 	free(ctx.tasks);
 	objhash_free(ctx.objs);
 	return ret;

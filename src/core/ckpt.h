@@ -26,6 +26,14 @@ struct ckpt_task {
 	uint32_t mm_objref;
 	uint32_t fdt_objref;
 	uint64_t scratch; /* a page mapped in the task for injected syscalls, 0 if none */
+	bool zombie;	  /* exited, not reaped: only its REC_TASK is written */
+};
+
+/* A shared memory object (shmem) met in a task's mappings. */
+struct ckpt_shmem {
+	dev_t dev;
+	ino_t ino;
+	pid_t pid; /* the first task that maps it */
 };
 
 struct ckpt_ctx {
@@ -36,6 +44,8 @@ struct ckpt_ctx {
 	size_t nr_tasks;
 	long page_size;
 	int out_fd; /* stdout for "-o -", else owned by the writer */
+	struct ckpt_shmem *shmems; /* to refuse one shared by two tasks (not supported yet) */
+	size_t nr_shmems;
 };
 
 /* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */

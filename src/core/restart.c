@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -57,7 +58,7 @@ extern const unsigned char _binary_restorer_bin_end[];
 
 int rst_fail(struct rst_ctx *ctx, int err, const char *fmt, ...)
 {
-	struct restorer_report r = { .step = RST_STEP_PREPARE, .err = -err };
+	struct restorer_report r = { .step = RST_STEP_PREPARE, .err = -err, .pid = ctx->pid };
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -109,11 +110,11 @@ static int block_init(struct rst_block *b)
  */
 static int move_own_fds(struct rst_ctx *ctx, int base)
 {
-	int *slots[2] = { &ctx->report_fd, &ctx->src.fd };
+	int *slots[3] = { &ctx->report_fd, &ctx->src.fd, &ctx->go_fd };
 	size_t nr = 0;
 	int *fds = NULL, ret;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		int fd = fcntl(*slots[i], F_DUPFD_CLOEXEC, base);
 
 		if (fd < 0)
@@ -126,7 +127,8 @@ static int move_own_fds(struct rst_ctx *ctx, int base)
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < nr; i++) {
-		bool keep = fds[i] == ctx->report_fd || fds[i] == ctx->src.fd;
+		bool keep =
+		    fds[i] == ctx->report_fd || fds[i] == ctx->src.fd || fds[i] == ctx->go_fd;
 
 		for (size_t k = 0; k < ctx->nr_kept_fds && !keep; k++)
 			keep = fds[i] == ctx->kept_fds[k];
@@ -158,13 +160,14 @@ static __attribute__((noreturn)) void enter_restorer(struct rst_ctx *ctx, struct
 	    (size_t)((uintptr_t)_binary_restorer_bin_end - (uintptr_t)_binary_restorer_bin_start);
 	size_t code_room = ALIGN_UP(code_len, 64);
 	size_t len = ALIGN_UP(code_room + b->len, (size_t)ctx->page_size) + RESTORER_STACK;
-	struct restorer_report hello = { .step = RST_STEP_BLOCK };
+	struct restorer_report hello = { .step = RST_STEP_BLOCK, .pid = t->pid };
 	uint64_t start;
 	void *block;
 	int ret;
 
 	b->args->image_fd = ctx->src.fd;
 	b->args->report_fd = ctx->report_fd;
+	b->args->pid = t->pid;
 	ret = mm_restore_layout(ctx, t, b, len, &start);
 	if (ret)
 		_exit(1);
@@ -200,42 +203,185 @@ static void unregister_rseq(void)
 		syscall(SYS_rseq, area, 32, 1, ARCH_RSEQ_SIG);
 }
 
-static __attribute__((noreturn)) void child_main(struct rst_ctx *ctx, struct rst_task *t)
+static pid_t clone_with_pid(pid_t pid)
+{
+	pid_t tid = pid;
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&tid,
+		.set_tid_size = 1,
+	};
+
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/*
+ * The task's session and process group. A task other than the root is a
+ * fork of its parent, so it starts in the parent's; collect_tasks() made
+ * sure the rest can be had: its own new session, or a group that exists.
+ */
+static int join_session_and_group(struct rst_ctx *ctx, struct rst_task *t)
+{
+	pid_t pgid = t->task->pgid;
+
+	if (!t->parent)
+		return task_restore_root(ctx, t);
+	if (t->task->sid == t->pid && setsid() < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot create its session: %s", t->pid,
+				strerror(errno));
+	if (getpgrp() != pgid && setpgid(0, pgid == t->pid ? 0 : pgid) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot join process group %d: %s", t->pid,
+				pgid, strerror(errno));
+	return 0;
+}
+
+/* A zombie is a task that exits at once with its saved wait status, and is not reaped. */
+static __attribute__((noreturn)) void exit_as_zombie(struct rst_ctx *ctx, struct rst_task *t)
+{
+	int status = t->task->exit_status;
+
+	if (join_session_and_group(ctx, t))
+		_exit(127);
+	if (WIFSIGNALED(status)) {
+		uint64_t mask = ~(1ull << (WTERMSIG(status) - 1));
+
+		signal(WTERMSIG(status), SIG_DFL);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof(mask));
+		kill(getpid(), WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_task *t);
+
+/*
+ * Creates T's children, each with its pid, in image order; a zombie child
+ * is waited for (without reaping it) so it is one before T goes on.
+ */
+static int create_children(struct rst_ctx *ctx, struct rst_task *t)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct rst_task *c = &ctx->tasks[i];
+		siginfo_t info;
+		pid_t pid;
+
+		if (c->parent != t)
+			continue;
+		pid = clone_with_pid(c->pid);
+		if (pid == 0)
+			task_main(ctx, c);
+		if (pid < 0)
+			return rst_fail(ctx, -errno, "pid %d: cannot create its child %d: %s", t->pid,
+					c->pid, strerror(errno));
+		if (c->zombie && waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
+			return rst_fail(ctx, -errno, "pid %d: its zombie child %d: %s", t->pid,
+					c->pid, strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * Every file the tasks' fd tables name is opened here, in the root, before
+ * any other task exists: the others inherit them, so a description shared
+ * between tasks is one description again. A /dev/tty file is the
+ * exception: only the task whose controlling terminal it names can open it.
+ */
+static int open_all_files(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_fd *fd = r->payload;
+		const struct image_record *f;
+		int ignored, ret;
+
+		if (r->type != REC_FD)
+			continue;
+		f = image_obj_record(ctx->img, fd->file_objref, OBJ_FILE);
+		if (f->type == REC_TTY_FILE &&
+		    (((const struct rec_tty_file *)f->payload)->how & TTYF_DEVTTY))
+			continue;
+		ret = files_open_objref(ctx, fd->file_objref, &ignored);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* SIGCHLD from zombie children made here is not the task's: it goes before its own signals. */
+static void discard_sigchld(void)
+{
+	struct timespec zero = { 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+static void report_born(struct rst_ctx *ctx, struct rst_task *t)
+{
+	struct restorer_report r = { .step = RST_STEP_BORN, .pid = t->pid };
+
+	if (write(ctx->report_fd, &r, sizeof(r)) != sizeof(r))
+		_exit(1);
+}
+
+/*
+ * One task of the tree, from its birth to the restorer: its session and
+ * group, its controlling terminal, its children; then, once restart traces
+ * every task, its files, memory plan, signals and state. Until restart
+ * traces it, a task dies with its parent (PR_SET_PDEATHSIG; the root reads
+ * end of file on the go pipe if restart dies).
+ */
+static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_task *t)
 {
 	struct rst_block b = { 0 };
 	uint64_t all = ~0ull;
 	char go;
-	int ret;
+	int ret = 0;
 
 	/* raw: glibc's sigprocmask leaves its own signals 32 and 33 unblocked */
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all));
 	ctx->pid = t->pid;
-	close(ctx->parent_fds[0]);
-	close(ctx->parent_fds[1]);
-	/*
-	 * Wait until the parent traces us (PTRACE_O_EXITKILL: we die with it
-	 * from then on); if it dies before, the pipe reads end of file.
-	 */
-	if (read(ctx->go_fd, &go, 1) != 1)
-		_exit(1);
-	close(ctx->go_fd);
-	ret = move_own_fds(ctx, ctx->fd_floor);
-	if (ret) {
-		rst_fail(ctx, ret, "pid %d: cannot set up its descriptors: %s", t->pid,
-			 strerror(-ret));
+	if (t->zombie)
+		exit_as_zombie(ctx, t);
+	if (!t->parent) {
+		close(ctx->parent_fds[0]);
+		close(ctx->parent_fds[1]);
+		ret = move_own_fds(ctx, ctx->fd_floor);
+		if (ret)
+			rst_fail(ctx, ret, "pid %d: cannot set up its descriptors: %s", t->pid,
+				 strerror(-ret));
+		else
+			ret = open_all_files(ctx);
+	} else if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != t->parent->pid) {
 		_exit(1);
 	}
-	ret = block_init(&b);
 	if (!ret)
-		ret = task_restore_root(ctx, t);
+		ret = block_init(&b);
+	if (!ret)
+		ret = join_session_and_group(ctx, t);
 	if (!ret)
 		ret = tty_restore_ctty(ctx, t);
 	if (!ret)
-		ret = files_restore(ctx, t);
+		ret = create_children(ctx, t);
+	if (ret) {
+		if (ret == -ENOMEM)
+			rst_fail(ctx, ret, "pid %d: out of memory", t->pid);
+		_exit(1);
+	}
+	report_born(ctx, t);
+	if (read(ctx->go_fd, &go, 1) != 1)
+		_exit(1);
+	close(ctx->go_fd);
+	ret = files_restore(ctx, t);
 	if (!ret)
 		ret = mm_restore_prepare(ctx, t, &b);
-	if (!ret)
+	if (!ret) {
+		discard_sigchld();
 		ret = signal_restore(ctx, t);
+	}
 	if (!ret)
 		ret = task_restore_state(ctx, t, &b);
 	if (ret) {
@@ -249,68 +395,149 @@ static __attribute__((noreturn)) void child_main(struct rst_ctx *ctx, struct rst
 
 /* --- parent side ---------------------------------------------------------------- */
 
+static struct rst_task *task_by_pid(struct rst_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+static struct rst_task *task_by_objref(struct rst_ctx *ctx, uint32_t objref)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].task->objref == objref)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+/* Hands a per-task record (its first field is the task's objref) to its task. */
+static void attach_record(struct rst_ctx *ctx, const struct image_record *r)
+{
+	struct rst_task *t;
+
+	switch (r->type) {
+	case REC_TASK_OBJS:
+	case REC_TASK_CORE:
+	case REC_SIGACTIONS:
+	case REC_CREDS:
+	case REC_RLIMITS:
+	case REC_FS:
+	case REC_TASK_REGS:
+	case REC_TASK_XSTATE:
+	case REC_SIGPENDING:
+	case REC_TTY_CTTY:
+		break;
+	default:
+		return;
+	}
+	t = task_by_objref(ctx, *(const uint32_t *)r->payload);
+	if (!t)
+		return; /* the reader made sure it names a task */
+	switch (r->type) {
+	case REC_TASK_OBJS:
+		t->objs = r->payload;
+		break;
+	case REC_TASK_CORE:
+		t->core = r->payload;
+		break;
+	case REC_SIGACTIONS:
+		t->sigactions = r->payload;
+		break;
+	case REC_CREDS:
+		t->creds = r->payload;
+		break;
+	case REC_RLIMITS:
+		t->rlimits = r->payload;
+		break;
+	case REC_FS:
+		t->fs = r->payload;
+		break;
+	case REC_TASK_REGS:
+		t->regs = r->payload;
+		break;
+	case REC_TASK_XSTATE:
+		t->xstate = r->payload;
+		break;
+	case REC_SIGPENDING:
+		t->pending[((const struct rec_sigpending *)r->payload)->shared] = r->payload;
+		break;
+	case REC_TTY_CTTY:
+		t->ctty = r->payload;
+		break;
+	}
+}
+
+/*
+ * Each task is created by its parent, so its parent must be in the image,
+ * alive, and come before it; it starts in its parent's session and group.
+ * Sessions and groups whose leader exited need helper tasks, not made yet:
+ * refused by name.
+ */
+static int check_tree(struct rst_ctx *ctx)
+{
+	const char *img = ctx->opts->image;
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct rst_task *t = &ctx->tasks[i], *leader;
+		const struct rec_task *r = t->task;
+
+		t->parent = task_by_pid(ctx, r->ppid);
+		if (!t->parent || t->parent->zombie || t->parent > t) {
+			log_error("%s: pid %d: its parent %d is not a live task before it in the "
+				  "image",
+				  img, t->pid, r->ppid);
+			return -EINVAL;
+		}
+		if (r->sid != t->pid && r->sid != t->parent->task->sid) {
+			log_error("%s: pid %d: belongs to session %d, whose leader has exited; "
+				  "not supported yet",
+				  img, t->pid, r->sid);
+			return -ENOTSUP;
+		}
+		if (r->pgid == t->pid || r->pgid == t->parent->task->pgid)
+			continue;
+		leader = task_by_pid(ctx, r->pgid);
+		if (!leader || leader->task->sid != r->sid || leader > t) {
+			log_error("%s: pid %d: its process group %d %s; not supported yet", img,
+				  t->pid, r->pgid,
+				  !leader ? "has lost its leader" : "is led by a task made after it");
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
 static int collect_tasks(struct rst_ctx *ctx)
 {
 	struct image *img = ctx->img;
-	struct rst_task *t;
 
 	for (size_t i = 0; i < img->nr_recs; i++)
 		if (img->recs[i].type == REC_TASK)
 			ctx->nr_tasks++;
-	if (ctx->nr_tasks != 1) {
-		log_error(ctx->nr_tasks ? "%s: holds %zu tasks; restarting process trees is not "
-					  "supported yet"
-					: "%s: holds no task: nothing to restart",
-			  ctx->opts->image, ctx->nr_tasks);
-		return ctx->nr_tasks ? -ENOTSUP : -EINVAL;
-	}
-	t = ctx->tasks = calloc(ctx->nr_tasks, sizeof(*ctx->tasks));
-	if (!t)
-		return -ENOMEM;
-	for (size_t i = 0; i < img->nr_recs; i++) {
-		const struct image_record *r = &img->recs[i];
-		const void *p = r->payload;
-
-		switch (r->type) {
-		case REC_TASK:
-			t->task = p;
-			t->pid = t->task->pid;
-			break;
-		case REC_TASK_OBJS:
-			t->objs = p;
-			break;
-		case REC_TASK_CORE:
-			t->core = p;
-			break;
-		case REC_SIGACTIONS:
-			t->sigactions = p;
-			break;
-		case REC_CREDS:
-			t->creds = p;
-			break;
-		case REC_RLIMITS:
-			t->rlimits = p;
-			break;
-		case REC_FS:
-			t->fs = p;
-			break;
-		case REC_TASK_REGS:
-			t->regs = p;
-			break;
-		case REC_TASK_XSTATE:
-			t->xstate = p;
-			break;
-		case REC_SIGPENDING:
-			t->pending[((const struct rec_sigpending *)p)->shared] = p;
-			break;
-		}
-	}
-	if (t->task->state != TASK_ALIVE) {
-		log_error("%s: the root task (pid %d) is a zombie: nothing to restart",
-			  ctx->opts->image, t->pid);
+	if (!ctx->nr_tasks) {
+		log_error("%s: holds no task: nothing to restart", ctx->opts->image);
 		return -EINVAL;
 	}
-	return 0;
+	ctx->tasks = calloc(ctx->nr_tasks, sizeof(*ctx->tasks));
+	if (!ctx->tasks)
+		return -ENOMEM;
+	for (size_t i = 0, n = 0; i < img->nr_recs; i++)
+		if (img->recs[i].type == REC_TASK) {
+			struct rst_task *t = &ctx->tasks[n++];
+
+			t->task = img->recs[i].payload;
+			t->pid = t->task->pid;
+			t->zombie = t->task->state != TASK_ALIVE;
+		}
+	for (size_t i = 0; i < img->nr_recs; i++)
+		attach_record(ctx, &img->recs[i]);
+	if (ctx->tasks[0].zombie) {
+		log_error("%s: the root task (pid %d) is a zombie: nothing to restart",
+			  ctx->opts->image, ctx->tasks[0].pid);
+		return -EINVAL;
+	}
+	return check_tree(ctx);
 }
 
 /* The kernel constants the image depends on must be this machine's. */
@@ -366,18 +593,6 @@ static int wait_pid_free(pid_t pid)
 	}
 }
 
-static pid_t clone_with_pid(pid_t pid)
-{
-	pid_t tid = pid;
-	struct clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&tid,
-		.set_tid_size = 1,
-	};
-
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-}
-
 static const char *const step_names[] = {
 	[RST_STEP_UNMAP] = "unmapping restart's memory",
 	[RST_STEP_VDSO] = "moving the vdso",
@@ -391,32 +606,46 @@ static const char *const step_names[] = {
 	[RST_STEP_TIMERS] = "setting interval timers",
 };
 
-/* Reads the child's reports; logs a failure, returns the block's place. */
-static int read_reports(int fd, pid_t pid, uint64_t *ret_start, uint64_t *ret_len)
+/*
+ * One report from a task: a failure is logged (and returns -EIO), the
+ * place of a restorer block is noted; RST_STEP_BORN is the caller's.
+ */
+static int take_report(struct rst_ctx *ctx, const struct restorer_report *r)
+{
+	struct rst_task *t = task_by_pid(ctx, r->pid);
+	const char *what;
+
+	switch (r->step) {
+	case RST_STEP_BLOCK:
+		if (t) {
+			t->block = r->where;
+			t->block_len = r->len;
+		}
+		return 0;
+	case RST_STEP_BORN:
+		return 0;
+	case RST_STEP_PREPARE:
+		log_error("%.*s", (int)sizeof(r->text), r->text);
+		return -EIO;
+	default:
+		what = r->step > 0 && (size_t)r->step < ARRAY_SIZE(step_names) && step_names[r->step]
+			   ? step_names[r->step]
+			   : "an unknown step";
+		log_error("pid %d: restorer failed %s at %#llx: %s", r->pid, what,
+			  (unsigned long long)r->where, strerror(r->err));
+		return -EIO;
+	}
+}
+
+/* Reads every report still in the pipe (non-blocking); -EIO if one was a failure. */
+static int drain_reports(struct rst_ctx *ctx, int fd)
 {
 	struct restorer_report r;
-	int failed = 0;
+	int ret = 0;
 
-	while (read_full(fd, &r, sizeof(r)) == 0) {
-		if (r.step == RST_STEP_BLOCK) {
-			*ret_start = r.where;
-			*ret_len = r.len;
-		} else if (r.step == RST_STEP_PREPARE) {
-			r.text[sizeof(r.text) - 1] = '\0';
-			log_error("%s", r.text);
-			failed = 1;
-		} else {
-			const char *what = r.step > 0 && (size_t)r.step < ARRAY_SIZE(step_names) &&
-						   step_names[r.step]
-					       ? step_names[r.step]
-					       : "an unknown step";
-
-			log_error("pid %d: restorer failed %s at %#llx: %s", pid, what,
-				  (unsigned long long)r.where, strerror(r.err));
-			failed = 1;
-		}
-	}
-	return failed ? -EIO : 0;
+	while (read(fd, &r, sizeof(r)) == sizeof(r))
+		ret = take_report(ctx, &r) ? -EIO : ret;
+	return ret;
 }
 
 static int set_xstate(pid_t pid, const struct rec_task_xstate *x)
@@ -479,31 +708,6 @@ static int write_pidfile(const char *path, pid_t pid)
 	return ret;
 }
 
-/* Waits for the child to stop itself (success) or die (failure). */
-static int wait_restored(pid_t pid)
-{
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, __WALL);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return -ECHILD;
-		if (WSTOPSIG(status) == SIGSTOP)
-			return 0;
-		if (status >> 16 == PTRACE_EVENT_STOP) { /* a group stop: go on */
-			ptrace(PTRACE_CONT, pid, NULL, NULL);
-			continue;
-		}
-		log_error("pid %d: the restorer got signal %d (%s); restart failed", pid,
-			  WSTOPSIG(status), strsignal(WSTOPSIG(status)));
-		return -EFAULT;
-	}
-}
-
 /* clone3 from a short-lived launcher, so the restored root is not our child. */
 static pid_t spawn_detached(struct rst_ctx *ctx, struct rst_task *t)
 {
@@ -515,7 +719,7 @@ static pid_t spawn_detached(struct rst_ctx *ctx, struct rst_task *t)
 	if (launcher == 0) {
 		pid = clone_with_pid(t->pid);
 		if (pid == 0)
-			child_main(ctx, t);
+			task_main(ctx, t);
 		_exit(pid < 0 ? errno & 0xff : 0); /* the errno, as the exit status */
 	}
 	if (waitpid(launcher, &status, 0) < 0)
@@ -534,7 +738,7 @@ static int spawn(struct rst_ctx *ctx, struct rst_task *t, pid_t *ret_pid)
 	} else {
 		pid = clone_with_pid(t->pid);
 		if (pid == 0)
-			child_main(ctx, t);
+			task_main(ctx, t);
 		if (pid < 0)
 			pid = -errno;
 	}
@@ -550,69 +754,201 @@ static int spawn(struct rst_ctx *ctx, struct rst_task *t, pid_t *ret_pid)
 	return 0;
 }
 
-static int run_task(struct rst_ctx *ctx, struct rst_task *t)
+static size_t nr_live(const struct rst_ctx *ctx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		n += !ctx->tasks[i].zombie;
+	return n;
+}
+
+/*
+ * Every live task reports its birth once its children exist, and waits;
+ * restart traces each (PTRACE_O_EXITKILL: from then on it dies with
+ * restart), then lets them all go.
+ */
+static int await_born(struct rst_ctx *ctx, int fd)
+{
+	struct restorer_report r;
+	size_t born = 0;
+
+	while (born < nr_live(ctx)) {
+		struct rst_task *t;
+
+		if (read_full(fd, &r, sizeof(r))) {
+			log_error("%s: a task died while the tree was being made", ctx->opts->image);
+			return -ECHILD;
+		}
+		if (take_report(ctx, &r))
+			return -EIO;
+		t = r.step == RST_STEP_BORN ? task_by_pid(ctx, r.pid) : NULL;
+		if (!t || t->seized)
+			continue;
+		if (ptrace(PTRACE_SEIZE, t->pid, NULL,
+			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0) {
+			log_error("pid %d: cannot trace the restored task: %s", t->pid,
+				  strerror(errno));
+			return -errno;
+		}
+		t->seized = true;
+		born++;
+	}
+	return 0;
+}
+
+/* What waitpid said of a tracee: 1 stopped at the end of its restorer, 0 go on, <0 failed. */
+static int tracee_event(struct rst_task *t, int status)
+{
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->seized = false;
+		log_error("pid %d: the restored task died before it was complete", t->pid);
+		return -ECHILD;
+	}
+	if (WSTOPSIG(status) == SIGSTOP)
+		return 1;
+	if (status >> 16 == PTRACE_EVENT_STOP) { /* a group stop: go on */
+		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
+		return 0;
+	}
+	if (WSTOPSIG(status) == SIGCHLD) { /* a child's doing, not the task's: not delivered */
+		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
+		return 0;
+	}
+	log_error("pid %d: the restorer got signal %d (%s); restart failed", t->pid,
+		  WSTOPSIG(status), strsignal(WSTOPSIG(status)));
+	return -EFAULT;
+}
+
+/* Waits until every live task stopped itself at the end of its restorer, reading reports. */
+static int await_restored(struct rst_ctx *ctx, int fd)
+{
+	size_t stopped = 0;
+	int ret = 0;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (stopped < nr_live(ctx) && !ret) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct rst_task *t;
+		int status;
+		pid_t pid;
+
+		ret = drain_reports(ctx, fd);
+		pid = ret ? 0 : waitpid(-1, &status, __WALL | WNOHANG);
+		if (pid < 0 && errno != EINTR)
+			ret = -errno;
+		if (pid <= 0) {
+			poll(&p, 1, 10);
+			continue;
+		}
+		t = task_by_pid(ctx, pid);
+		if (!t)
+			continue;
+		ret = tracee_event(t, status);
+		if (ret == 1) {
+			t->stopped = true;
+			stopped++;
+			ret = 0;
+		}
+	}
+	/* every restorer closed its report descriptor: the rest of the pipe, to its end */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (!ret) {
+		struct restorer_report r;
+
+		while (!read_full(fd, &r, sizeof(r)))
+			ret = take_report(ctx, &r) ? -EIO : ret;
+	}
+	return ret;
+}
+
+/* After a failure: every task made so far goes, and restart waits for them. */
+static void kill_tree(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (!ctx->tasks[i].zombie)
+			kill(ctx->tasks[i].pid, SIGKILL);
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		if (!t->zombie && (t->seized || (i == 0 && !ctx->opts->detach)))
+			while (waitpid(t->pid, NULL, __WALL) < 0 && errno == EINTR)
+				;
+	}
+}
+
+/* The tasks stopped at the end of their restorers: finish them from outside, then let go. */
+static int finish_tree(struct rst_ctx *ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		if (!t->block) {
+			log_error("pid %d: its restorer block was never reported", t->pid);
+			return -EIO;
+		}
+		ret = finish_task(t, t->block, t->block_len);
+	}
+	if (!ret)
+		ret = tty_restore_finish(ctx);
+	if (!ret && ctx->opts->pidfile)
+		ret = write_pidfile(ctx->opts->pidfile, ctx->tasks[0].pid);
+	if (ret)
+		return ret;
+	/* children first: by the time a parent runs, its children are whole */
+	for (size_t i = ctx->nr_tasks; i-- > 0;) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		/* a task stopped by job control goes back into its stop once untraced */
+		if (t->core->stopped)
+			kill(t->pid, SIGSTOP);
+		if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) < 0) {
+			log_error("pid %d: cannot let it run: %s", t->pid, strerror(errno));
+			return -errno;
+		}
+		t->seized = false;
+	}
+	return 0;
+}
+
+static int run_tree(struct rst_ctx *ctx)
 {
 	int report[2], go[2], ret;
-	uint64_t block = 0, block_len = 0;
-	pid_t pid;
+	size_t n = nr_live(ctx);
+	pid_t pid = 0;
 
-	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+	if (pipe2(report, O_CLOEXEC) < 0)
 		return -errno;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(report[0]);
+		close(report[1]);
+		return ret;
+	}
 	ctx->report_fd = report[1];
 	ctx->go_fd = go[0];
 	ctx->parent_fds[0] = report[0];
 	ctx->parent_fds[1] = go[1];
-	ret = spawn(ctx, t, &pid);
+	ret = spawn(ctx, &ctx->tasks[0], &pid);
 	close(report[1]);
 	close(go[0]);
-	if (ret)
-		goto out;
-	if (ptrace(PTRACE_SEIZE, pid, NULL,
-		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0) {
-		ret = -errno;
-		kill(pid, SIGKILL);
-		log_error("pid %d: cannot trace the restored task: %s", pid, strerror(-ret));
-		goto out;
-	}
-	if (write(go[1], "g", 1) != 1) {
-		ret = -errno;
-		goto out_kill;
-	}
-	ret = wait_restored(pid);
-	if (ret) {
-		/* dead, or stopped by a fault: it must be gone before its reports end */
-		kill(pid, SIGKILL);
-		if (!ctx->opts->detach || ret != -ECHILD)
-			waitpid(pid, NULL, __WALL);
-		if (!read_reports(report[0], pid, &block, &block_len) && ret == -ECHILD)
-			log_error("pid %d: the restored task died before it was complete", pid);
-		goto out;
-	}
-	ret = read_reports(report[0], pid, &block, &block_len);
-	if (ret || !block) {
-		ret = ret ? ret : -EIO;
-		goto out_kill;
-	}
-	ret = finish_task(t, block, block_len);
 	if (!ret)
-		ret = tty_restore_finish(ctx);
-	if (!ret && ctx->opts->pidfile)
-		ret = write_pidfile(ctx->opts->pidfile, pid);
-	if (ret)
-		goto out_kill;
-	/* a task stopped by job control goes back into its stop once untraced */
-	if (t->core->stopped)
-		kill(pid, SIGSTOP);
-	if (ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0) {
-		ret = -errno;
-		goto out_kill;
-	}
-	goto out;
-out_kill:
-	kill(pid, SIGKILL);
-	if (!ctx->opts->detach)
-		waitpid(pid, NULL, __WALL);
-out:
+		ret = await_born(ctx, report[0]);
+	for (size_t i = 0; i < n && !ret; i++)
+		if (write(go[1], "g", 1) != 1)
+			ret = -errno;
+	if (!ret)
+		ret = await_restored(ctx, report[0]);
+	if (!ret)
+		ret = finish_tree(ctx);
+	if (ret && pid > 0)
+		kill_tree(ctx);
 	close(report[0]);
 	close(go[1]);
 	return ret;
@@ -662,8 +998,8 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		ret = collect_tasks(&ctx);
 	if (!ret)
 		ret = check_machine(&ctx);
-	if (!ret)
-		ret = wait_pid_free(ctx.tasks[0].pid);
+	for (size_t i = 0; i < ctx.nr_tasks && !ret; i++)
+		ret = wait_pid_free(ctx.tasks[i].pid);
 	ctx.fd_floor = ctx.img ? max_image_fd(&ctx) + 1 : 3;
 	ctx.objs = ret ? NULL : objhash_new();
 	if (!ret && !ctx.objs)
@@ -672,7 +1008,7 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 	if (!ret)
 		ret = tty_restore_open(&ctx);
 	if (!ret)
-		ret = run_task(&ctx, &ctx.tasks[0]);
+		ret = run_tree(&ctx);
 	tty_restore_close(&ctx);
 	if (!ret) {
 		log_info("pid %d: restarted from %s", ctx.tasks[0].pid, opts->image);

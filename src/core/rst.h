@@ -8,6 +8,7 @@
 #ifndef CRYO_CORE_RST_H
 #define CRYO_CORE_RST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,6 +31,12 @@ struct rst_task {
 	const struct rec_task_regs *regs;
 	const struct rec_task_xstate *xstate;
 	const struct rec_sigpending *pending[2]; /* private, shared; NULL if none */
+	const struct rec_tty_ctty *ctty;	 /* NULL if it has no controlling tty */
+	struct rst_task *parent;		 /* NULL for the root */
+	bool zombie;
+	/* restart's side, once the task is born */
+	bool seized, stopped;
+	uint64_t block, block_len; /* the restorer's block, from its report */
 };
 
 /* The restorer's args block, built up in the child before it is copied in place. */

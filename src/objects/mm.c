@@ -192,6 +192,34 @@ static int dump_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page
  * not this task's page tables map them, so pagemap would miss some. Read
  * the object itself (through map_files) where SEEK_DATA finds data.
  */
+/*
+ * A shmem object mapped by two tasks of the tree (MAP_SHARED|MAP_ANONYMOUS
+ * inherited across fork) would come back as two objects: refused. Its
+ * identity is the inode behind map_files (doc/tree-experiments t03).
+ */
+static int shmem_once(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, const struct proc_vma *v)
+{
+	struct ckpt_shmem *n;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (size_t i = 0; i < ctx->nr_shmems; i++)
+		if (ctx->shmems[i].dev == st.st_dev && ctx->shmems[i].ino == st.st_ino &&
+		    ctx->shmems[i].pid != t->pid) {
+			log_error("pid %d: its shared memory at %#llx is shared with pid %d "
+				  "(MAP_SHARED|MAP_ANONYMOUS across fork); not supported yet",
+				  t->pid, (unsigned long long)v->start, ctx->shmems[i].pid);
+			return -ENOTSUP;
+		}
+	n = realloc(ctx->shmems, (ctx->nr_shmems + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ctx->shmems = n;
+	ctx->shmems[ctx->nr_shmems++] = (struct ckpt_shmem){ st.st_dev, st.st_ino, t->pid };
+	return 0;
+}
+
 static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
 			    const struct proc_vma *v)
 {
@@ -208,6 +236,7 @@ static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct pa
 			  (unsigned long long)v->start, strerror(-ret));
 		return ret;
 	}
+	ret = shmem_once(ctx, t, b->shmem_fd, v);
 	for (uint64_t pos = v->pgoff; pos < end && !ret;) {
 		off_t data = lseek(b->shmem_fd, (off_t)pos, SEEK_DATA), hole;
 

@@ -38,11 +38,12 @@ int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	struct obj_key key = { .hash = (uint64_t)t->pid, .word = { (uint64_t)t->pid } };
 	struct rec_task r = {
 		.pid = t->pid,
-		.tgid = t->status.tgid,
+		.tgid = t->zombie ? t->pid : t->status.tgid,
 		.ppid = t == &ctx->tasks[0] ? 0 : t->stat.ppid,
 		.pgid = t->stat.pgrp,
 		.sid = t->stat.session,
-		.state = TASK_ALIVE,
+		.state = t->zombie ? TASK_ZOMBIE : TASK_ALIVE,
+		.exit_status = t->zombie ? t->stat.exit_code : 0, /* a wait status */
 	};
 	bool is_new;
 	int ret;

@@ -254,6 +254,9 @@ static int collect(struct ck_ttys *tt)
 		size_t nr = 0;
 		int *fds = NULL, ret;
 
+		if (tt->ctx->tasks[i].zombie)
+			continue;
+
 		ret = proc_list_fds(pid, &fds, &nr);
 		if (ret)
 			log_error("pid %d: cannot list its fds: %s", pid, strerror(-ret));
@@ -509,7 +512,7 @@ static int find_cttys(struct ck_ttys *tt)
 		int ret;
 
 		/* another kind of terminal is refused by name when the ctty records are written */
-		if (!t->stat.tty_nr || tty_end_of(makedev(maj, min)) != TTY_END_SLAVE ||
+		if (t->zombie || !t->stat.tty_nr || tty_end_of(makedev(maj, min)) != TTY_END_SLAVE ||
 		    ctty_seen(tt, &t->stat, min))
 			continue;
 		ret = open_ctty(tt, t);
@@ -962,7 +965,7 @@ static int write_ctty(struct ck_ttys *tt, struct ckpt_task *t)
 	unsigned int min = ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
 	struct rec_tty_ctty c = { .task_objref = t->objref };
 
-	if (!st->tty_nr)
+	if (t->zombie || !st->tty_nr)
 		return 0;
 	if (tty_end_of(makedev(maj, min)) != TTY_END_SLAVE) {
 		log_error("pid %d: its controlling terminal is a terminal of another kind (%u:%u), "

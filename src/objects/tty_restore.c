@@ -544,6 +544,17 @@ static bool pgid_in_image(const struct rst_ctx *ctx, int32_t pgid)
 	return false;
 }
 
+static bool leader_has_ctty(const struct rst_ctx *ctx, pid_t sid, uint32_t tty_objref)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct rst_task *t = &ctx->tasks[i];
+
+		if (t->pid == sid && !t->zombie && t->ctty && t->ctty->tty_objref == tty_objref)
+			return true;
+	}
+	return false;
+}
+
 static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
 {
 	bool has_ctty = false;
@@ -566,10 +577,11 @@ static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
 		if (r->type != REC_TTY_CTTY || c->tty_objref != s->objref)
 			continue;
 		t = task_of(ctx, c->task_objref);
-		if (t && t->task->sid != t->pid) {
+		/* a member gets it from the leader: the leader must be restored with it */
+		if (t && t->task->sid != t->pid && !leader_has_ctty(ctx, t->task->sid, s->objref)) {
 			log_error(
 			    "pid %d: its controlling terminal is pty %u, but it does not lead "
-			    "its session %d, which is not in the image; not supported yet",
+			    "its session %d, whose leader is not in the image; not supported yet",
 			    t->pid, s->index, t->task->sid);
 			return -ENOTSUP;
 		}
@@ -753,7 +765,8 @@ static int take_ctty(struct rst_ctx *ctx, struct rst_task *t, const struct rec_t
 					s->index, strerror(errno));
 		fd = (uint64_t)tmp;
 	}
-	if (ioctl((int)fd, TIOCSCTTY, 0) < 0)
+	/* the leader takes it; the other tasks of the session inherited it from their parent */
+	if (t->task->sid == t->pid && ioctl((int)fd, TIOCSCTTY, 0) < 0)
 		ret =
 		    rst_fail(ctx, -errno, "pid %d: cannot make pty %u its controlling terminal: %s",
 			     t->pid, s->index, strerror(errno));
@@ -769,18 +782,29 @@ static int take_ctty(struct rst_ctx *ctx, struct rst_task *t, const struct rec_t
 /* In the restored task, after its session exists (doc/pty.md 6.14, 6.15). */
 int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t)
 {
-	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
-		const struct image_record *r = &ctx->img->recs[i];
-		const struct rec_tty_ctty *c = r->payload;
-		int ret;
+	int fd;
 
-		if (r->type != REC_TTY_CTTY || c->task_objref != t->task->objref)
-			continue;
-		ret =
-		    take_ctty(ctx, t, image_obj_record(ctx->img, c->tty_objref, OBJ_TTY)->payload);
-		if (ret)
-			return ret;
+	if (t->ctty)
+		return take_ctty(ctx, t,
+				 image_obj_record(ctx->img, t->ctty->tty_objref, OBJ_TTY)->payload);
+	if (t->task->sid == t->pid)
+		return 0; /* a new session has no controlling terminal */
+	/*
+	 * A task of a session inherits its parent's controlling terminal; one
+	 * that had none (it was forked before the leader took it, or it let go
+	 * with TIOCNOTTY) drops it, which touches no other task (2.12).
+	 */
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, TIOCNOTTY) < 0) {
+		int err = errno;
+
+		close(fd);
+		return rst_fail(ctx, -err, "pid %d: cannot let go of its controlling terminal: %s",
+				t->pid, strerror(err));
 	}
+	close(fd);
 	return 0;
 }
 

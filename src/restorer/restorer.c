@@ -52,7 +52,9 @@ void *memset(void *dst, int c, unsigned long n)
 static __attribute__((noreturn)) void fail(struct restorer_args *a, int step, long err,
 					   uint64_t where)
 {
-	struct restorer_report r = { .step = step, .err = (int32_t)-err, .where = where };
+	struct restorer_report r = {
+		.step = step, .err = (int32_t)-err, .where = where, .pid = a->pid
+	};
 
 	raw_syscall3(__NR_write, a->report_fd, &r, sizeof(r));
 	for (;;)

@@ -52,6 +52,7 @@ struct restorer_vdso {
 enum restorer_step {
 	RST_STEP_PREPARE = 0, /* restart's child, before the blob: text says what failed */
 	RST_STEP_BLOCK = 100, /* not a failure: where the block is (where, len) */
+	RST_STEP_BORN = 101,  /* not a failure: the task and its children exist; it waits */
 	RST_STEP_UNMAP = 1,
 	RST_STEP_VDSO,
 	RST_STEP_MMAP,
@@ -70,7 +71,8 @@ struct restorer_report {
 	int32_t err;	/* errno */
 	uint64_t where; /* an address, when it helps */
 	uint64_t len;
-	char text[232]; /* RST_STEP_PREPARE: the error line */
+	int32_t pid;	/* the task that reports */
+	char text[228]; /* RST_STEP_PREPARE: the error line */
 };
 _Static_assert(sizeof(struct restorer_report) == 256, "restorer_report is 256 bytes");
 
@@ -107,7 +109,7 @@ struct restorer_args {
 	int32_t report_fd; /* write a struct restorer_report here on failure */
 
 	uint32_t nr_vdso;
-	uint32_t pad0;
+	int32_t pid; /* the task, for its reports */
 	struct restorer_vdso vdso_tmp[RESTORER_MAX_VDSO]; /* first moves, when they overlap */
 	struct restorer_vdso vdso[RESTORER_MAX_VDSO];
 	uint32_t nr_unmap_vdso; /* ours to drop, when the image had none */

@@ -466,9 +466,16 @@ refuse_counter() {
 	check "checkpoint refuses $name: pid $p keeps counting" counting "$log"
 }
 
-refuse_counter "a child" \
-	'import subprocess; subprocess.Popen(["sleep", "1000"])' "" \
-	'child'
+# a tree whose tasks share an anonymous MAP_SHARED mapping (kept whole only as one object: later)
+new_case refuse-shared-memory
+if need_python "checkpoint refuses memory shared between tasks" &&
+	counter 'import mmap, os; m = mmap.mmap(-1, 4096); m[0] = 1
+if os.fork() == 0: time.sleep(1000)' "$dir/file"; then
+	p=$pid
+	ckpt_fails "checkpoint refuses memory shared between tasks" "$p" 1 "" \
+		'shared memory' "shared with pid $p\\b" 'not supported yet'
+	check "checkpoint refuses memory shared between tasks: pid $p keeps counting" counting "$log"
+fi
 refuse_counter "threads" \
 	'import threading; threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()' "" \
 	'threads'
@@ -511,15 +518,16 @@ fi
 # The same kinds without python3, all with --kill: a failed checkpoint must
 # not kill what it was asked to kill after success.
 new_case refuse-shell-child
-spawn bash -c 'sleep 1000 & wait'
+spawn bash -c 'sleep 1000 | cat & wait'
 p=$pid
 if until_ok "$TIMEOUT" "bash has its child" child_of "$p" sleep; then
 	c=$pid
-	ckpt_fails "checkpoint --kill refuses bash with a child" "$p" 1 --kill \
-		"pid $p:" 'child' "pid $c\\b"
-	check "checkpoint --kill refuses bash with a child: child $c asleep" asleep "$c"
+	ckpt_fails "checkpoint --kill refuses bash with a pipe between its children" "$p" 1 --kill \
+		"pid $c fd 1:" 'pipe'
+	check "checkpoint --kill refuses bash with a pipe between its children: child $c asleep" \
+		asleep "$c"
 else
-	not_ok "checkpoint --kill refuses bash with a child: setup"
+	not_ok "checkpoint --kill refuses bash with a pipe between its children: setup"
 fi
 
 new_case refuse-shell-pipe
