@@ -292,8 +292,9 @@ static int check_sharing(struct ckpt_ctx *ctx)
 				continue;
 			for (size_t k = 0; k < ARRAY_SIZE(shared_kinds); k++)
 				if (syscall(SYS_kcmp, a, b, shared_kinds[k].type, 0, 0) == 0) {
-					log_error("pid %d: shares %s with pid %d; not supported yet",
-						  b, shared_kinds[k].what, a);
+					log_error(
+					    "pid %d: shares %s with pid %d; not supported yet", b,
+					    shared_kinds[k].what, a);
 					return -ENOTSUP;
 				}
 		}
@@ -314,9 +315,10 @@ static int freeze(struct ckpt_ctx *ctx)
 
 	for (int round = 0; more && !ret; round++) {
 		if (round == FREEZE_ROUNDS) {
-			log_error("pid %d: its tree keeps changing (tasks are born faster than cryo "
-				  "stops them); retry",
-				  ctx->opts->pid);
+			log_error(
+			    "pid %d: its tree keeps changing (tasks are born faster than cryo "
+			    "stops them); retry",
+			    ctx->opts->pid);
 			return -EAGAIN;
 		}
 		for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)

@@ -43,7 +43,7 @@ struct ckpt_ctx {
 	struct ckpt_task *tasks;
 	size_t nr_tasks;
 	long page_size;
-	int out_fd; /* stdout for "-o -", else owned by the writer */
+	int out_fd;		   /* stdout for "-o -", else owned by the writer */
 	struct ckpt_shmem *shmems; /* to refuse one shared by two tasks (not supported yet) */
 	size_t nr_shmems;
 };

@@ -271,8 +271,16 @@ static int create_children(struct rst_ctx *ctx, struct rst_task *t)
 		if (pid == 0)
 			task_main(ctx, c);
 		if (pid < 0)
-			return rst_fail(ctx, -errno, "pid %d: cannot create its child %d: %s", t->pid,
-					c->pid, strerror(errno));
+			return rst_fail(ctx, -errno, "pid %d: cannot create its child %d: %s",
+					t->pid, c->pid, strerror(errno));
+		/*
+		 * The group from this side too, as a shell does: the next child may
+		 * join it before this one ran. Not for a session leader, whose
+		 * setsid() would fail in a group it leads. Errors are the child's to
+		 * report, when it does the same.
+		 */
+		if (c->task->sid != c->pid && c->task->pgid != t->task->pgid)
+			setpgid(pid, c->task->pgid);
 		if (c->zombie && waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
 			return rst_fail(ctx, -errno, "pid %d: its zombie child %d: %s", t->pid,
 					c->pid, strerror(errno));
@@ -501,7 +509,8 @@ static int check_tree(struct rst_ctx *ctx)
 		if (!leader || leader->task->sid != r->sid || leader > t) {
 			log_error("%s: pid %d: its process group %d %s; not supported yet", img,
 				  t->pid, r->pgid,
-				  !leader ? "has lost its leader" : "is led by a task made after it");
+				  !leader ? "has lost its leader"
+					  : "is led by a task made after it");
 			return -ENOTSUP;
 		}
 	}
@@ -628,9 +637,10 @@ static int take_report(struct rst_ctx *ctx, const struct restorer_report *r)
 		log_error("%.*s", (int)sizeof(r->text), r->text);
 		return -EIO;
 	default:
-		what = r->step > 0 && (size_t)r->step < ARRAY_SIZE(step_names) && step_names[r->step]
-			   ? step_names[r->step]
-			   : "an unknown step";
+		what =
+		    r->step > 0 && (size_t)r->step < ARRAY_SIZE(step_names) && step_names[r->step]
+			? step_names[r->step]
+			: "an unknown step";
 		log_error("pid %d: restorer failed %s at %#llx: %s", r->pid, what,
 			  (unsigned long long)r->where, strerror(r->err));
 		return -EIO;
@@ -777,7 +787,8 @@ static int await_born(struct rst_ctx *ctx, int fd)
 		struct rst_task *t;
 
 		if (read_full(fd, &r, sizeof(r))) {
-			log_error("%s: a task died while the tree was being made", ctx->opts->image);
+			log_error("%s: a task died while the tree was being made",
+				  ctx->opts->image);
 			return -ECHILD;
 		}
 		if (take_report(ctx, &r))

@@ -512,8 +512,8 @@ static int find_cttys(struct ck_ttys *tt)
 		int ret;
 
 		/* another kind of terminal is refused by name when the ctty records are written */
-		if (t->zombie || !t->stat.tty_nr || tty_end_of(makedev(maj, min)) != TTY_END_SLAVE ||
-		    ctty_seen(tt, &t->stat, min))
+		if (t->zombie || !t->stat.tty_nr ||
+		    tty_end_of(makedev(maj, min)) != TTY_END_SLAVE || ctty_seen(tt, &t->stat, min))
 			continue;
 		ret = open_ctty(tt, t);
 		if (ret)

@@ -109,7 +109,7 @@ struct restorer_args {
 	int32_t report_fd; /* write a struct restorer_report here on failure */
 
 	uint32_t nr_vdso;
-	int32_t pid; /* the task, for its reports */
+	int32_t pid;					  /* the task, for its reports */
 	struct restorer_vdso vdso_tmp[RESTORER_MAX_VDSO]; /* first moves, when they overlap */
 	struct restorer_vdso vdso[RESTORER_MAX_VDSO];
 	uint32_t nr_unmap_vdso; /* ours to drop, when the image had none */

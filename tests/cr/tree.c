@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A process tree: the root (a session leader, run.sh's setsid) with a pty
+ * as controlling terminal and a file shared by every task (one open file
+ * description: one offset). Its children:
+ *   A  leads a process group, the terminal's foreground group; A1, A's
+ *      child, is in A's group;
+ *   B  joins A's group (a sibling's);
+ *   C  leads a second session; C1, its child, leads a group of that session;
+ *   D  let go of the controlling terminal (TIOCNOTTY);
+ *   Z  exited with status 3 and is not reaped: a zombie.
+ * On SIGUSR2 the root tells every task to check itself: its pid, parent,
+ * group, session and controlling terminal as they were, and one byte
+ * written to the shared file; a parent collects its children's verdicts
+ * (exit status). The root also checks the zombie's status, the foreground
+ * group and that the file's offset counts every task's byte.
+ */
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+#include "cr/ptytest.h"
+
+struct expect {
+	pid_t pid, ppid, pgid, sid;
+	int tty_nr; /* 0: none */
+};
+
+static int shared_fd = -1;
+
+static int tty_nr_of_self(void)
+{
+	char text[1024], *p;
+	int tty_nr = -1;
+	FILE *f = fopen("/proc/self/stat", "re");
+
+	if (!f || !fgets(text, sizeof(text), f))
+		cr_fail("read /proc/self/stat: %m");
+	fclose(f);
+	p = strrchr(text, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %d", &tty_nr) != 1)
+		cr_fail("parse /proc/self/stat");
+	return tty_nr;
+}
+
+static struct expect now(void)
+{
+	return (struct expect){ getpid(), getppid(), getpgrp(), getsid(0), tty_nr_of_self() };
+}
+
+static bool same(const struct expect *a, const struct expect *b, const char *who)
+{
+	if (!memcmp(a, b, sizeof(*a)))
+		return true;
+	printf("FAIL: %s: pid %d ppid %d pgid %d sid %d tty %#x, was pid %d ppid %d pgid %d "
+	       "sid %d tty %#x\n",
+	       who, b->pid, b->ppid, b->pgid, b->sid, b->tty_nr, a->pid, a->ppid, a->pgid,
+	       a->sid, a->tty_nr);
+	return false;
+}
+
+/* Waits for CHILD's verdict: its exit status must be 0. */
+static bool child_passed(pid_t child, const char *who)
+{
+	int status;
+
+	if (waitpid(child, &status, 0) != child) {
+		printf("FAIL: %s: waitpid %d: %m\n", who, child);
+		return false;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return true;
+	printf("FAIL: %s (pid %d) failed (status %#x)\n", who, child, status);
+	return false;
+}
+
+/* A task of the tree: after SETUP, it waits for SIGUSR2, checks itself and its own child. */
+static pid_t task(const char *who, void (*setup)(void), pid_t (*child)(void))
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		cr_fail("fork: %m");
+	if (pid == 0) {
+		struct expect was, cur;
+		pid_t kid = 0;
+		bool ok;
+
+		if (setup)
+			setup();
+		if (child)
+			kid = child();
+		was = now();
+		cr_wait();
+		cur = now();
+		ok = same(&was, &cur, who);
+		ok = write(shared_fd, who, 1) == 1 && ok;
+		if (kid) {
+			kill(kid, SIGUSR2);
+			ok = child_passed(kid, "a grandchild") && ok;
+		}
+		fflush(stdout);
+		_exit(ok ? 0 : 1);
+	}
+	return pid;
+}
+
+static pid_t group_a;
+
+static void lead_group(void)
+{
+	if (setpgid(0, 0))
+		cr_fail("setpgid: %m");
+}
+
+static void join_group_a(void)
+{
+	if (setpgid(0, group_a))
+		cr_fail("setpgid %d: %m", group_a);
+}
+
+static void new_session(void)
+{
+	if (setsid() < 0)
+		cr_fail("setsid: %m");
+}
+
+static void let_go_of_tty(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+
+	if (fd < 0 || ioctl(fd, TIOCNOTTY))
+		cr_fail("TIOCNOTTY: %m");
+	close(fd);
+}
+
+static pid_t child_in_group(void)
+{
+	return task("A1", NULL, NULL);
+}
+
+static pid_t child_leading_group(void)
+{
+	return task("C1", lead_group, NULL);
+}
+
+int main(void)
+{
+	pid_t a, b, c, d, z;
+	struct expect was, cur;
+	char path[4096];
+	int m, s, index, status;
+	bool ok = true;
+	off_t off;
+
+	cr_init();
+	cr_check(getsid(0) == getpid(), "not a session leader");
+	snprintf(path, sizeof(path), "%s/cr-tree-%d", cr_tmpdir(), getpid());
+	shared_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_check(shared_fd >= 0, "open %s: %m", path);
+	m = pt_open("/dev/ptmx", &s, &index);
+	cr_check(ioctl(s, TIOCSCTTY, 0) == 0, "TIOCSCTTY: %m");
+
+	a = task("A", lead_group, child_in_group);
+	group_a = a;
+	setpgid(a, a); /* as a shell does, from both sides: B may not wait for A */
+	b = task("B", join_group_a, NULL);
+	c = task("C", new_session, child_leading_group);
+	d = task("D", let_go_of_tty, NULL);
+	z = fork();
+	if (z == 0)
+		_exit(3);
+	/* A's group in the foreground (SIGTTOU: the root is now in the background) */
+	signal(SIGTTOU, SIG_IGN);
+	cr_check(tcsetpgrp(s, a) == 0, "tcsetpgrp: %m");
+	signal(SIGTTOU, SIG_DFL);
+	usleep(200000); /* every task has set itself up, and Z is a zombie */
+	was = now();
+
+	cr_ready();
+	cr_wait();
+
+	cur = now();
+	cur.ppid = was.ppid; /* the root's parent is whoever restarted it */
+	ok = same(&was, &cur, "the root");
+	cr_check(tcgetpgrp(s) == a, "the foreground group is %d, not A's %d", tcgetpgrp(s), a);
+	cr_check(write(shared_fd, "R", 1) == 1, "write: %m");
+	kill(a, SIGUSR2);
+	kill(b, SIGUSR2);
+	kill(c, SIGUSR2);
+	kill(d, SIGUSR2);
+	ok = child_passed(a, "A") && ok;
+	ok = child_passed(b, "B") && ok;
+	ok = child_passed(c, "C") && ok;
+	ok = child_passed(d, "D") && ok;
+	cr_check(ok, "a task of the tree failed");
+	cr_check(waitpid(z, &status, 0) == z && WIFEXITED(status) && WEXITSTATUS(status) == 3,
+		 "the zombie %d: status %#x", z, status);
+	/* seven tasks wrote a byte each through one description: one offset */
+	off = lseek(shared_fd, 0, SEEK_CUR);
+	cr_check(off == 7, "the shared offset is %lld, not 7: the file is not shared any more",
+		 (long long)off);
+	(void)m;
+	if (!cr_keep_files())
+		unlink(path);
+	cr_pass();
+}
