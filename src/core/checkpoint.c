@@ -385,6 +385,8 @@ static int dump(struct ckpt_ctx *ctx)
 	/* terminals before the files: a tty file's record comes with its pty (doc/pty.md 3) */
 	if (!ret)
 		ret = tty_dump(ctx);
+	if (!ret)
+		ret = pipe_dump(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
 

@@ -99,6 +99,12 @@ int tty_dump(struct ckpt_ctx *ctx);
 int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
 		    const char *path, uint32_t *ret_objref);
 
+/* Pipes and FIFOs (src/objects/pipe.c): every pipe of the tree, its files and data. */
+int pipe_dump(struct ckpt_ctx *ctx);
+/* The objref pipe_dump gave the file of PID's FD. */
+int pipe_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		     const char *path, uint32_t *ret_objref);
+
 /* Files by path (exe, mappings): their objref, written on first use. */
 int files_dump_path(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags,
 		    uint32_t *ret_objref);

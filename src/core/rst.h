@@ -106,4 +106,10 @@ void tty_restore_close(struct rst_ctx *ctx);
 int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t);
 int tty_open_file(struct rst_ctx *ctx, const struct rec_tty_file *f, int *ret_fd);
 
+/*
+ * A file of a pipe or FIFO (pipe.c): the pipe is made on first use, and its
+ * own two descriptors are in the objhash as OBJ_PIPE (high 32 bits: read).
+ */
+int pipe_open_file(struct rst_ctx *ctx, const struct rec_pipe_file *f, int *ret_fd);
+
 #endif

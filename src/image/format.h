@@ -66,6 +66,9 @@ enum rec_type {
 	REC_FILE = 0x0300,
 	REC_FDTABLE = 0x0301,
 	REC_FD = 0x0302,
+	REC_PIPE = 0x0303,
+	REC_PIPE_FILE = 0x0304,
+	REC_PIPE_DATA = 0x0305,
 	/* terminals: 0x0400 - 0x04ff (doc/pty.md) */
 	REC_DEVPTS = 0x0400,
 	REC_TTY_MASTER = 0x0401,
@@ -92,6 +95,7 @@ enum obj_kind {
 	OBJ_FDTABLE = 4,
 	OBJ_DEVPTS = 5,
 	OBJ_TTY = 6,
+	OBJ_PIPE = 7,
 	OBJ_KIND_COUNT
 };
 
@@ -404,6 +408,40 @@ struct rec_fd {
 	uint32_t flags; /* FD_FLAG_* */
 };
 _Static_assert(sizeof(struct rec_fd) == 16, "rec_fd layout");
+
+/*
+ * Pipes and FIFOs (doc/trees.md): the pipe, each open file of it, and the
+ * bytes buffered in it.
+ */
+#define CRYO_PIPE_SIZE_MIN 4096u
+#define CRYO_PIPE_SIZE_MAX (1u << 28) /* beyond any pipe-max-size in use */
+
+struct rec_pipe {
+	uint32_t objref;   /* defines OBJ_PIPE */
+	uint32_t size;	   /* F_GETPIPE_SZ: a power of two, CRYO_PIPE_SIZE_MIN..MAX */
+	uint32_t path_len; /* 0 for a pipe; for a FIFO, bytes of its path, NUL included */
+	uint32_t pad;
+	/* char path[path_len]: the FIFO's absolute path */
+};
+_Static_assert(sizeof(struct rec_pipe) == 16, "rec_pipe layout");
+
+#define PIPE_FILE_FLAGS 06003u /* access mode, O_APPEND, O_NONBLOCK */
+
+/* An open file description of a pipe or FIFO. */
+struct rec_pipe_file {
+	uint32_t objref;      /* defines OBJ_FILE */
+	uint32_t pipe_objref; /* OBJ_PIPE */
+	uint32_t flags;	      /* access mode (O_RDWR only for a FIFO), O_APPEND, O_NONBLOCK */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct rec_pipe_file) == 16, "rec_pipe_file layout");
+
+/* The bytes buffered in a pipe (read without consuming them); data_len bytes follow. */
+struct rec_pipe_data {
+	uint32_t pipe_objref; /* OBJ_PIPE, before it */
+	uint32_t data_len;    /* <= the pipe's size */
+};
+_Static_assert(sizeof(struct rec_pipe_data) == 8, "rec_pipe_data layout");
 
 /* --- terminals (doc/pty.md is the design; section numbers refer to it) ------------- */
 

@@ -600,6 +600,63 @@ static int check_fd(struct parser *p, const void *payload)
 	return 0;
 }
 
+/* --- pipes ----------------------------------------------------------------------- */
+
+static int check_pipe(struct parser *p, const void *payload)
+{
+	const struct rec_pipe *r = payload;
+	const char *path = (const char *)(r + 1);
+	int ret;
+
+	if ((ret = def_obj(p, r->objref, OBJ_PIPE)))
+		return ret;
+	if (r->size < CRYO_PIPE_SIZE_MIN || r->size > CRYO_PIPE_SIZE_MAX ||
+	    (r->size & (r->size - 1)) || r->pad)
+		return fail(p, "pipe objref %u: size %u is not a pipe's", r->objref, r->size);
+	if (r->path_len != p->rec->len - sizeof(*r))
+		return fail(p, "pipe objref %u: path of %u bytes does not fit the record",
+			    r->objref, r->path_len);
+	if (r->path_len && (r->path_len > CRYO_PATH_MAX || path[0] != '/' ||
+			    strnlen(path, r->path_len) != r->path_len - 1))
+		return fail(p, "pipe objref %u: path is not absolute and NUL-terminated",
+			    r->objref);
+	return 0;
+}
+
+static int check_pipe_file(struct parser *p, const void *payload)
+{
+	const struct rec_pipe_file *f = payload;
+	const struct rec_pipe *pipe;
+	uint32_t mode = f->flags & O_ACCMODE;
+	int ret;
+
+	if ((ret = def_obj(p, f->objref, OBJ_FILE)) ||
+	    (ret = ref_obj(p, f->pipe_objref, OBJ_PIPE, false, "pipe")))
+		return ret;
+	pipe = image_obj_record(p->img, f->pipe_objref, OBJ_PIPE)->payload;
+	if (f->flags & ~PIPE_FILE_FLAGS || mode == 3 || (mode == O_RDWR && !pipe->path_len) ||
+	    f->pad)
+		return fail(p, "pipe file objref %u: open flags %#x", f->objref, f->flags);
+	return 0;
+}
+
+static int check_pipe_data(struct parser *p, const void *payload)
+{
+	const struct rec_pipe_data *d = payload;
+	const struct rec_pipe *pipe;
+	int ret;
+
+	if ((ret = ref_obj(p, d->pipe_objref, OBJ_PIPE, false, "pipe")))
+		return ret;
+	pipe = image_obj_record(p->img, d->pipe_objref, OBJ_PIPE)->payload;
+	if (d->data_len > pipe->size || d->data_len != p->rec->len - sizeof(*d))
+		return fail(p, "pipe objref %u: %u bytes of data do not fit it or the record",
+			    d->pipe_objref, d->data_len);
+	if (p->state[d->pipe_objref].count++)
+		return fail(p, "pipe objref %u: a second data record", d->pipe_objref);
+	return 0;
+}
+
 /* --- control -------------------------------------------------------------------- */
 
 static int check_nothing(struct parser *p, const void *payload)
@@ -637,6 +694,9 @@ static const struct rec_rule rules[] = {
 	{ REC_FILE, "file", sizeof(struct rec_file), true, check_file },
 	{ REC_FDTABLE, "fdtable", sizeof(struct rec_fdtable), false, check_fdtable },
 	{ REC_FD, "fd", sizeof(struct rec_fd), false, check_fd },
+	{ REC_PIPE, "pipe", sizeof(struct rec_pipe), true, check_pipe },
+	{ REC_PIPE_FILE, "pipe_file", sizeof(struct rec_pipe_file), false, check_pipe_file },
+	{ REC_PIPE_DATA, "pipe_data", sizeof(struct rec_pipe_data), true, check_pipe_data },
 };
 
 static const struct rec_rule *find_rule(uint32_t type)

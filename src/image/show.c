@@ -504,6 +504,34 @@ static void show_tty_output(struct emitter *e, const struct image_record *r)
 	emit_bytes(e, "data", (const char *)(out + 1), out->data_len);
 }
 
+static void show_pipe(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_pipe *p = r->payload;
+
+	emit_u64(e, "objref", p->objref);
+	emit_u64(e, "size", p->size);
+	if (p->path_len)
+		emit_str(e, "fifo", (const char *)(p + 1), p->path_len);
+}
+
+static void show_pipe_file(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_pipe_file *f = r->payload;
+
+	emit_u64(e, "objref", f->objref);
+	emit_u64(e, "pipe", f->pipe_objref);
+	emit_hex(e, "flags", f->flags);
+}
+
+static void show_pipe_data(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_pipe_data *d = r->payload;
+
+	emit_u64(e, "pipe", d->pipe_objref);
+	emit_u64(e, "len", d->data_len);
+	emit_bytes(e, "data", (const char *)(d + 1), d->data_len > 64 ? 64 : d->data_len);
+}
+
 static void show_tty_ctty(struct emitter *e, const struct image_record *r)
 {
 	const struct rec_tty_ctty *c = r->payload;
@@ -525,6 +553,9 @@ static const struct {
 	{ REC_FILE, show_file },
 	{ REC_FDTABLE, show_fdtable },
 	{ REC_FD, show_fd },
+	{ REC_PIPE, show_pipe },
+	{ REC_PIPE_FILE, show_pipe_file },
+	{ REC_PIPE_DATA, show_pipe_data },
 	{ REC_TASK_CORE, show_task_core },
 	{ REC_SIGACTIONS, show_sigactions },
 	{ REC_SIGPENDING, show_sigpending },

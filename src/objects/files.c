@@ -179,6 +179,8 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 	}
 	if (S_ISCHR(st.st_mode) && tty_end_of(st.st_rdev) != TTY_END_NONE)
 		return tty_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
+	if (S_ISFIFO(st.st_mode))
+		return pipe_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
 	if (kind_of(&st, &kind) || path[0] != '/') {
 		log_error("pid %d fd %d: %s is %s, not supported yet", t->pid, fd, path,
 			  describe_mode(st.st_mode));
@@ -366,6 +368,8 @@ int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd)
 				objref);
 	if (r->type == REC_TTY_FILE)
 		ret = tty_open_file(ctx, r->payload, ret_fd);
+	else if (r->type == REC_PIPE_FILE)
+		ret = pipe_open_file(ctx, r->payload, ret_fd);
 	else
 		ret = open_file(ctx, r->payload, ret_fd);
 	if (!ret)

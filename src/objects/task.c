@@ -455,6 +455,17 @@ static int add_close_list(struct rst_ctx *ctx, struct rst_block *b)
 		uint64_t fd;
 		int32_t v;
 
+		if (objhash_get(ctx->objs, ref, OBJ_PIPE, &fd) == 0) {
+			/* a pipe's own two descriptors, in one value (pipe.c) */
+			int32_t ends[2] = { (int32_t)(fd >> 32), (int32_t)(uint32_t)fd };
+
+			for (int k = 0; k < (ends[0] == ends[1] ? 1 : 2); k++) {
+				if (!rst_block_append(b, &ends[k], sizeof(ends[k])))
+					return -ENOMEM;
+				nr++;
+			}
+			continue;
+		}
 		if (objhash_get(ctx->objs, ref, OBJ_FILE, &fd))
 			continue;
 		v = (int32_t)fd;

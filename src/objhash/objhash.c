@@ -335,7 +335,7 @@ const char *obj_kind_name(enum obj_kind kind)
 	static const char *const names[OBJ_KIND_COUNT] = {
 		[OBJ_NONE] = "none", [OBJ_TASK] = "task",	[OBJ_MM] = "mm",
 		[OBJ_FILE] = "file", [OBJ_FDTABLE] = "fdtable", [OBJ_DEVPTS] = "devpts",
-		[OBJ_TTY] = "tty",
+		[OBJ_TTY] = "tty",   [OBJ_PIPE] = "pipe",
 	};
 
 	if ((unsigned int)kind >= OBJ_KIND_COUNT || !names[kind])

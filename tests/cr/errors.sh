@@ -518,16 +518,17 @@ fi
 # The same kinds without python3, all with --kill: a failed checkpoint must
 # not kill what it was asked to kill after success.
 new_case refuse-shell-child
-spawn bash -c 'sleep 1000 | cat & wait'
+# a child of bash keeps a deleted file open: refused in the child, the whole tree untouched
+spawn bash -c '(exec 3>"$0"; rm "$0"; exec sleep 1000) & wait' "$dir/deleted"
 p=$pid
 if until_ok "$TIMEOUT" "bash has its child" child_of "$p" sleep; then
 	c=$pid
-	ckpt_fails "checkpoint --kill refuses bash with a pipe between its children" "$p" 1 --kill \
-		"pid $c fd 1:" 'pipe'
-	check "checkpoint --kill refuses bash with a pipe between its children: child $c asleep" \
+	ckpt_fails "checkpoint --kill refuses a child with a deleted file" "$p" 1 --kill \
+		"pid $c fd 3:" 'deleted'
+	check "checkpoint --kill refuses a child with a deleted file: child $c asleep" \
 		asleep "$c"
 else
-	not_ok "checkpoint --kill refuses bash with a pipe between its children: setup"
+	not_ok "checkpoint --kill refuses a child with a deleted file: setup"
 fi
 
 new_case refuse-shell-pipe

@@ -53,8 +53,8 @@ static bool same(const struct expect *a, const struct expect *b, const char *who
 		return true;
 	printf("FAIL: %s: pid %d ppid %d pgid %d sid %d tty %#x, was pid %d ppid %d pgid %d "
 	       "sid %d tty %#x\n",
-	       who, b->pid, b->ppid, b->pgid, b->sid, b->tty_nr, a->pid, a->ppid, a->pgid,
-	       a->sid, a->tty_nr);
+	       who, b->pid, b->ppid, b->pgid, b->sid, b->tty_nr, a->pid, a->ppid, a->pgid, a->sid,
+	       a->tty_nr);
 	return false;
 }
 

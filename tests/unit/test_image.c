@@ -786,6 +786,115 @@ static void test_tty_without_live_task(void)
 	ib_free(&b);
 }
 
+/* Pipe records around a zombie root (no per-task state needed); EDIT breaks one rule. */
+struct ib_pipe {
+	struct rec_pipe pipe;
+	char path[16];
+	struct rec_pipe_file rd, wr;
+	struct rec_pipe_data data;
+	char bytes[8];
+	int second_data;
+};
+
+static void build_pipe_image(struct ib *b, void (*edit)(struct ib_pipe *p))
+{
+	struct rec_task zombie = { .objref = 1,
+				   .pid = 100,
+				   .tgid = 100,
+				   .pgid = 100,
+				   .sid = 100,
+				   .state = TASK_ZOMBIE,
+				   .comm = "gone" };
+	struct ib_pipe p = {
+		.pipe = { .objref = 2, .size = 65536 },
+		.rd = { .objref = 3, .pipe_objref = 2, .flags = O_RDONLY | O_NONBLOCK },
+		.wr = { .objref = 4, .pipe_objref = 2, .flags = O_WRONLY },
+		.data = { .pipe_objref = 2, .data_len = 8 },
+		.bytes = "abcdefg",
+	};
+
+	if (edit)
+		edit(&p);
+	ib_begin(b);
+	ib_rec(b, REC_TASK, &zombie, sizeof(zombie));
+	image_write_rec(&b->w, REC_PIPE, &p.pipe, sizeof(p.pipe), p.path, p.pipe.path_len);
+	ib_rec(b, REC_PIPE_FILE, &p.rd, sizeof(p.rd));
+	ib_rec(b, REC_PIPE_FILE, &p.wr, sizeof(p.wr));
+	image_write_rec(&b->w, REC_PIPE_DATA, &p.data, sizeof(p.data), p.bytes, sizeof(p.bytes));
+	if (p.second_data)
+		image_write_rec(&b->w, REC_PIPE_DATA, &p.data, sizeof(p.data), p.bytes,
+				sizeof(p.bytes));
+	ib_end(b);
+}
+
+static void pipe_odd_size(struct ib_pipe *p)
+{
+	p->pipe.size = 65535;
+}
+
+static void pipe_data_too_big(struct ib_pipe *p)
+{
+	p->data.data_len = 9; /* the record holds 8 */
+}
+
+static void pipe_rdwr_not_fifo(struct ib_pipe *p)
+{
+	p->rd.flags = O_RDWR;
+}
+
+static void pipe_fifo(struct ib_pipe *p)
+{
+	p->pipe.path_len = 11;
+	memcpy(p->path, "/tmp/fifo1", 11);
+	p->rd.flags = O_RDWR;
+}
+
+static void pipe_relative_fifo(struct ib_pipe *p)
+{
+	p->pipe.path_len = 6;
+	memcpy(p->path, "fifo1", 6);
+}
+
+static void pipe_second_data(struct ib_pipe *p)
+{
+	p->second_data = 1;
+}
+
+static void test_pipe_records(void)
+{
+	static const struct {
+		void (*edit)(struct ib_pipe *p);
+		uint32_t type;
+		const char *why;
+	} cases[] = {
+		{ pipe_odd_size, REC_PIPE, "is not a pipe's" },
+		{ pipe_data_too_big, REC_PIPE_DATA, "do not fit" },
+		{ pipe_rdwr_not_fifo, REC_PIPE_FILE, "open flags" },
+		{ pipe_relative_fifo, REC_PIPE, "not absolute" },
+		{ pipe_second_data, REC_PIPE_DATA, "a second data record" },
+	};
+	struct image_error err;
+	struct image *img = NULL;
+	struct ib b;
+
+	build_pipe_image(&b, NULL);
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	image_free(img);
+	ib_free(&b);
+	build_pipe_image(&b, pipe_fifo);
+	img = NULL;
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	image_free(img);
+	ib_free(&b);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		build_pipe_image(&b, cases[i].edit);
+		expect_reject(&b, cases[i].type, cases[i].why, cases[i].why);
+		ib_free(&b);
+	}
+}
+
 static void test_tty_records(void)
 {
 	static const struct {
@@ -896,6 +1005,7 @@ int main(void)
 	test_task_state_rejects();
 	test_tty_records();
 	test_tty_without_live_task();
+	test_pipe_records();
 	test_writer_path();
 	return tap_done();
 }
