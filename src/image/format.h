@@ -69,6 +69,7 @@ enum rec_type {
 	REC_PIPE = 0x0303,
 	REC_PIPE_FILE = 0x0304,
 	REC_PIPE_DATA = 0x0305,
+	REC_SIGNALFD = 0x0306,
 	/* terminals: 0x0400 - 0x04ff (doc/pty.md) */
 	REC_DEVPTS = 0x0400,
 	REC_TTY_MASTER = 0x0401,
@@ -442,6 +443,14 @@ struct rec_pipe_data {
 	uint32_t data_len;    /* <= the pipe's size */
 };
 _Static_assert(sizeof(struct rec_pipe_data) == 8, "rec_pipe_data layout");
+
+/* A signalfd: an open file that reads the signals of its mask. */
+struct rec_signalfd {
+	uint32_t objref; /* defines OBJ_FILE */
+	uint32_t flags;	 /* O_RDWR, optionally O_NONBLOCK */
+	uint64_t mask;	 /* bit N-1: signal N; never SIGKILL or SIGSTOP */
+};
+_Static_assert(sizeof(struct rec_signalfd) == 16, "rec_signalfd layout");
 
 /* --- terminals (doc/pty.md is the design; section numbers refer to it) ------------- */
 

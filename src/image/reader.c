@@ -657,6 +657,21 @@ static int check_pipe_data(struct parser *p, const void *payload)
 	return 0;
 }
 
+static int check_signalfd(struct parser *p, const void *payload)
+{
+	const struct rec_signalfd *f = payload;
+	const uint64_t unblockable = 1ull << (9 - 1) | 1ull << (19 - 1); /* SIGKILL, SIGSTOP */
+	int ret;
+
+	if ((ret = def_obj(p, f->objref, OBJ_FILE)))
+		return ret;
+	if ((f->flags & ~(uint32_t)(O_ACCMODE | O_NONBLOCK)) || (f->flags & O_ACCMODE) != O_RDWR)
+		return fail(p, "signalfd objref %u: open flags %#x", f->objref, f->flags);
+	if (f->mask & unblockable)
+		return fail(p, "signalfd objref %u: a mask with SIGKILL or SIGSTOP", f->objref);
+	return 0;
+}
+
 /* --- control -------------------------------------------------------------------- */
 
 static int check_nothing(struct parser *p, const void *payload)
@@ -697,6 +712,7 @@ static const struct rec_rule rules[] = {
 	{ REC_PIPE, "pipe", sizeof(struct rec_pipe), true, check_pipe },
 	{ REC_PIPE_FILE, "pipe_file", sizeof(struct rec_pipe_file), false, check_pipe_file },
 	{ REC_PIPE_DATA, "pipe_data", sizeof(struct rec_pipe_data), true, check_pipe_data },
+	{ REC_SIGNALFD, "signalfd", sizeof(struct rec_signalfd), false, check_signalfd },
 };
 
 static const struct rec_rule *find_rule(uint32_t type)

@@ -532,6 +532,15 @@ static void show_pipe_data(struct emitter *e, const struct image_record *r)
 	emit_bytes(e, "data", (const char *)(d + 1), d->data_len > 64 ? 64 : d->data_len);
 }
 
+static void show_signalfd(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_signalfd *f = r->payload;
+
+	emit_u64(e, "objref", f->objref);
+	emit_hex(e, "flags", f->flags);
+	emit_hex(e, "mask", f->mask);
+}
+
 static void show_tty_ctty(struct emitter *e, const struct image_record *r)
 {
 	const struct rec_tty_ctty *c = r->payload;
@@ -556,6 +565,7 @@ static const struct {
 	{ REC_PIPE, show_pipe },
 	{ REC_PIPE_FILE, show_pipe_file },
 	{ REC_PIPE_DATA, show_pipe_data },
+	{ REC_SIGNALFD, show_signalfd },
 	{ REC_TASK_CORE, show_task_core },
 	{ REC_SIGACTIONS, show_sigactions },
 	{ REC_SIGPENDING, show_sigpending },

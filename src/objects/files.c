@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <string.h>
+#include <inttypes.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -142,6 +144,32 @@ static int has_locks(pid_t pid, int fd)
 	return strstr(text, "\nlock:") != NULL;
 }
 
+/* A signalfd is its mask and flags (the "sigmask:" line of its fdinfo). */
+static int dump_signalfd(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, const struct stat *st,
+			 const struct proc_fdinfo *info, uint32_t *ret_objref)
+{
+	struct rec_signalfd r = { .flags = info->flags & (O_ACCMODE | O_NONBLOCK) };
+	char name[32], text[4096];
+	const char *line;
+	size_t len;
+	bool is_new;
+	int ret;
+
+	ret = files_lookup_fd(ctx, t->pid, fd, st, ret_objref, &is_new);
+	if (ret || !is_new)
+		return ret;
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	ret = proc_read_small(t->pid, name, text, sizeof(text), &len);
+	line = ret ? NULL : strstr(text, "\nsigmask:");
+	if (!line || sscanf(line + 9, "%" SCNx64, &r.mask) != 1) {
+		log_error("pid %d fd %d: cannot read its signalfd mask: %s", t->pid, fd,
+			  ret ? strerror(-ret) : "no sigmask line");
+		return ret ? ret : -EINVAL;
+	}
+	r.objref = *ret_objref;
+	return image_write_rec(&ctx->w, REC_SIGNALFD, &r, sizeof(r), NULL, 0);
+}
+
 int files_lookup_fd(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
 		    uint32_t *ret_objref, bool *ret_new)
 {
@@ -181,6 +209,8 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 		return tty_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
 	if (S_ISFIFO(st.st_mode))
 		return pipe_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
+	if (!strcmp(path, "anon_inode:[signalfd]"))
+		return dump_signalfd(ctx, t, fd, &st, &info, ret_objref);
 	if (kind_of(&st, &kind) || path[0] != '/') {
 		log_error("pid %d fd %d: %s is %s, not supported yet", t->pid, fd, path,
 			  describe_mode(st.st_mode));
@@ -351,6 +381,18 @@ int files_move_high(struct rst_ctx *ctx, int fd, uint32_t objref, int *ret_fd)
 	return 0;
 }
 
+static int open_signalfd(struct rst_ctx *ctx, const struct rec_signalfd *f, int *ret_fd)
+{
+	uint64_t mask = f->mask;
+	int flags = SFD_CLOEXEC | (f->flags & O_NONBLOCK ? SFD_NONBLOCK : 0);
+	int fd = (int)syscall(SYS_signalfd4, -1, &mask, sizeof(mask), flags);
+
+	if (fd < 0)
+		return rst_fail(ctx, -errno, "pid %d file objref %u: cannot make its signalfd: %s",
+				ctx->pid, f->objref, strerror(errno));
+	return files_move_high(ctx, fd, f->objref, ret_fd);
+}
+
 int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd)
 {
 	const struct image_record *r = image_obj_record(ctx->img, objref, OBJ_FILE);
@@ -370,6 +412,8 @@ int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd)
 		ret = tty_open_file(ctx, r->payload, ret_fd);
 	else if (r->type == REC_PIPE_FILE)
 		ret = pipe_open_file(ctx, r->payload, ret_fd);
+	else if (r->type == REC_SIGNALFD)
+		ret = open_signalfd(ctx, r->payload, ret_fd);
 	else
 		ret = open_file(ctx, r->payload, ret_fd);
 	if (!ret)

@@ -103,8 +103,9 @@ static int add_pipe_file(struct ckpt_ctx *ctx, struct ck_pipes *pp, pid_t pid, i
 		pp->pipes = n;
 		at = pp->nr_pipes++;
 		p = &pp->pipes[at];
-		*p = (struct ck_pipe){ .dev = st->st_dev, .ino = st->st_ino, .pid = pid, .fd = fd,
-				       .read_fd = -1 };
+		*p = (struct ck_pipe){
+			.dev = st->st_dev, .ino = st->st_ino, .pid = pid, .fd = fd, .read_fd = -1
+		};
 		snprintf(link, sizeof(link), "fd/%d", fd);
 		ret = proc_readlink(pid, link, p->path, sizeof(p->path));
 		if (ret)
@@ -195,8 +196,8 @@ static int read_buffered(struct ck_pipe *p, uint32_t *ret_size, char **ret_data,
 		close(src);
 		src = r;
 	}
-	if (!ret && (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0 ||
-		     fcntl(tmp[1], F_SETPIPE_SZ, size) < size))
+	if (!ret &&
+	    (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0 || fcntl(tmp[1], F_SETPIPE_SZ, size) < size))
 		ret = -errno;
 	data = ret ? NULL : malloc((size_t)size);
 	if (!ret && !data)

@@ -94,7 +94,8 @@ int main(void)
 	cr_check(fcntl(p[0], F_GETFL) & O_NONBLOCK, "pipe P: its read end lost O_NONBLOCK");
 	cr_check(!(fcntl(p[1], F_GETFL) & O_NONBLOCK), "pipe P: its write end became O_NONBLOCK");
 	cr_check(fcntl(p[0], F_GETPIPE_SZ) == 65536, "pipe P: size %d", fcntl(p[0], F_GETPIPE_SZ));
-	cr_check(fcntl(q[0], F_GETPIPE_SZ) == 1 << 20, "pipe Q: size %d", fcntl(q[0], F_GETPIPE_SZ));
+	cr_check(fcntl(q[0], F_GETPIPE_SZ) == 1 << 20, "pipe Q: size %d",
+		 fcntl(q[0], F_GETPIPE_SZ));
 	drain(p[0], 60 << 10, 1, "pipe P");
 	drain(q[0], 300 << 10, 2, "pipe Q");
 	drain(f, 1000, 3, "FIFO F");
