@@ -8,7 +8,11 @@
  *   B  joins A's group (a sibling's);
  *   C  leads a second session; C1, its child, leads a group of that session;
  *   D  let go of the controlling terminal (TIOCNOTTY);
+ *   E  leads a background group of the root's session;
  *   Z  exited with status 3 and is not reaped: a zombie.
+ * Job control goes on after the checkpoint: ^C typed on the terminal
+ * interrupts the foreground group (A, A1, B) and nobody else, and E,
+ * reading the terminal from the background, gets SIGTTIN.
  * On SIGUSR2 the root tells every task to check itself: its pid, parent,
  * group, session and controlling terminal as they were, and one byte
  * written to the shared file; a parent collects its children's verdicts
@@ -26,6 +30,30 @@ struct expect {
 };
 
 static int shared_fd = -1;
+static volatile sig_atomic_t got_sigint, got_sigttin;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	got_sigint = 1;
+}
+
+static void on_sigttin(int sig)
+{
+	(void)sig;
+	got_sigttin = 1;
+}
+
+/* Whether the task is in the terminal's foreground group (it gets ^C). */
+static bool in_foreground(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+	bool fg = fd >= 0 && tcgetpgrp(fd) == getpgrp();
+
+	if (fd >= 0)
+		close(fd);
+	return fg;
+}
 
 static int tty_nr_of_self(void)
 {
@@ -93,6 +121,21 @@ static pid_t task(const char *who, void (*setup)(void), pid_t (*child)(void))
 		cr_wait();
 		cur = now();
 		ok = same(&was, &cur, who);
+		if (!!got_sigint != in_foreground()) {
+			printf("FAIL: %s: %s ^C\n", who, got_sigint ? "got" : "did not get");
+			ok = false;
+		}
+		if (!strcmp(who, "E")) {
+			char c;
+			int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+
+			/* from the background: SIGTTIN, and the read fails with EINTR */
+			if (fd < 0 || read(fd, &c, 1) != -1 || !got_sigttin) {
+				printf(
+				    "FAIL: E: a background read of the terminal got no SIGTTIN\n");
+				ok = false;
+			}
+		}
 		ok = write(shared_fd, who, 1) == 1 && ok;
 		if (kid) {
 			kill(kid, SIGUSR2);
@@ -145,7 +188,7 @@ static pid_t child_leading_group(void)
 
 int main(void)
 {
-	pid_t a, b, c, d, z;
+	pid_t a, b, c, d, e, z;
 	struct expect was, cur;
 	char path[4096];
 	int m, s, index, status;
@@ -154,6 +197,13 @@ int main(void)
 
 	cr_init();
 	cr_check(getsid(0) == getpid(), "not a session leader");
+	{
+		struct sigaction sa = { .sa_handler = on_sigint }; /* no SA_RESTART */
+
+		sigaction(SIGINT, &sa, NULL);
+		sa.sa_handler = on_sigttin;
+		sigaction(SIGTTIN, &sa, NULL);
+	}
 	snprintf(path, sizeof(path), "%s/cr-tree-%d", cr_tmpdir(), getpid());
 	shared_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	cr_check(shared_fd >= 0, "open %s: %m", path);
@@ -166,6 +216,8 @@ int main(void)
 	b = task("B", join_group_a, NULL);
 	c = task("C", new_session, child_leading_group);
 	d = task("D", let_go_of_tty, NULL);
+	e = task("E", lead_group, NULL);
+	setpgid(e, e);
 	z = fork();
 	if (z == 0)
 		_exit(3);
@@ -184,22 +236,26 @@ int main(void)
 	ok = same(&was, &cur, "the root");
 	cr_check(tcgetpgrp(s) == a, "the foreground group is %d, not A's %d", tcgetpgrp(s), a);
 	cr_check(write(shared_fd, "R", 1) == 1, "write: %m");
+	pt_write(m, "\x03", 1); /* ^C: SIGINT to the foreground group */
+	usleep(100000);
+	cr_check(!got_sigint, "the root, in the background, got ^C");
 	kill(a, SIGUSR2);
 	kill(b, SIGUSR2);
 	kill(c, SIGUSR2);
 	kill(d, SIGUSR2);
+	kill(e, SIGUSR2);
 	ok = child_passed(a, "A") && ok;
 	ok = child_passed(b, "B") && ok;
 	ok = child_passed(c, "C") && ok;
 	ok = child_passed(d, "D") && ok;
+	ok = child_passed(e, "E") && ok;
 	cr_check(ok, "a task of the tree failed");
 	cr_check(waitpid(z, &status, 0) == z && WIFEXITED(status) && WEXITSTATUS(status) == 3,
 		 "the zombie %d: status %#x", z, status);
-	/* seven tasks wrote a byte each through one description: one offset */
+	/* eight tasks wrote a byte each through one description: one offset */
 	off = lseek(shared_fd, 0, SEEK_CUR);
-	cr_check(off == 7, "the shared offset is %lld, not 7: the file is not shared any more",
+	cr_check(off == 8, "the shared offset is %lld, not 8: the file is not shared any more",
 		 (long long)off);
-	(void)m;
 	if (!cr_keep_files())
 		unlink(path);
 	cr_pass();
