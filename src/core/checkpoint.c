@@ -446,7 +446,6 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 	if (!ret)
 		log_info("pid %d: checkpointed into %s", opts->pid, opts->output);
 out_free:
-	free(ctx.shmems);
 	free(ctx.tasks);
 	objhash_free(ctx.objs);
 	return ret;

@@ -29,13 +29,6 @@ struct ckpt_task {
 	bool zombie;	  /* exited, not reaped: only its REC_TASK is written */
 };
 
-/* A shared memory object (shmem) met in a task's mappings. */
-struct ckpt_shmem {
-	dev_t dev;
-	ino_t ino;
-	pid_t pid; /* the first task that maps it */
-};
-
 struct ckpt_ctx {
 	const struct checkpoint_opts *opts;
 	struct image_writer w;
@@ -43,9 +36,7 @@ struct ckpt_ctx {
 	struct ckpt_task *tasks;
 	size_t nr_tasks;
 	long page_size;
-	int out_fd;		   /* stdout for "-o -", else owned by the writer */
-	struct ckpt_shmem *shmems; /* to refuse one shared by two tasks (not supported yet) */
-	size_t nr_shmems;
+	int out_fd; /* stdout for "-o -", else owned by the writer */
 };
 
 /* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */

@@ -288,6 +288,11 @@ static int create_children(struct rst_ctx *ctx, struct rst_task *t)
 	return 0;
 }
 
+static bool obj_is_shmem(const struct rst_ctx *ctx, uint32_t objref)
+{
+	return image_obj_record(ctx->img, objref, OBJ_FILE)->type == REC_SHMEM;
+}
+
 /*
  * Every file the tasks' fd tables name is opened here, in the root, before
  * any other task exists: the others inherit them, so a description shared
@@ -302,6 +307,15 @@ static int open_all_files(struct rst_ctx *ctx)
 		const struct image_record *f;
 		int ignored, ret;
 
+		/* shared memory too: every task that maps it must map the same object */
+		if (r->type == REC_VMA && ((const struct rec_vma *)r->payload)->file_objref &&
+		    obj_is_shmem(ctx, ((const struct rec_vma *)r->payload)->file_objref)) {
+			ret = files_open_objref(
+			    ctx, ((const struct rec_vma *)r->payload)->file_objref, &ignored);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (r->type != REC_FD)
 			continue;
 		f = image_obj_record(ctx->img, fd->file_objref, OBJ_FILE);

@@ -70,6 +70,7 @@ enum rec_type {
 	REC_PIPE_FILE = 0x0304,
 	REC_PIPE_DATA = 0x0305,
 	REC_SIGNALFD = 0x0306,
+	REC_SHMEM = 0x0307,
 	/* terminals: 0x0400 - 0x04ff (doc/pty.md) */
 	REC_DEVPTS = 0x0400,
 	REC_TTY_MASTER = 0x0401,
@@ -333,7 +334,8 @@ enum vma_kind {
 
 struct rec_vma {
 	uint32_t mm_objref;   /* OBJ_MM */
-	uint32_t file_objref; /* OBJ_FILE for VMA_FILE, else 0 */
+	uint32_t file_objref; /* OBJ_FILE: a REC_FILE for VMA_FILE, a REC_SHMEM for shared VMA_ANON,
+				 else 0 */
 	uint64_t start, end;  /* page aligned, start < end */
 	uint64_t pgoff;	      /* offset in the file, bytes, page aligned */
 	uint32_t kind;	      /* enum vma_kind */
@@ -443,6 +445,18 @@ struct rec_pipe_data {
 	uint32_t data_len;    /* <= the pipe's size */
 };
 _Static_assert(sizeof(struct rec_pipe_data) == 8, "rec_pipe_data layout");
+
+/*
+ * A shared memory object of MAP_SHARED|MAP_ANONYMOUS mappings, which every
+ * task that inherited the mapping shares. Its bytes are in the pages of
+ * the first mapping of it in the image; its other mappings have none.
+ */
+struct rec_shmem {
+	uint32_t objref; /* defines OBJ_FILE */
+	uint32_t pad;
+	uint64_t size; /* bytes, > 0, page aligned */
+};
+_Static_assert(sizeof(struct rec_shmem) == 16, "rec_shmem layout");
 
 /* A signalfd: an open file that reads the signals of its mask. */
 struct rec_signalfd {

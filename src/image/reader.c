@@ -435,13 +435,21 @@ static int check_vma(struct parser *p, const void *payload)
 	struct obj_state *s;
 	int ret;
 
+	bool shmem;
+
 	if ((ret = ref_obj(p, v->mm_objref, OBJ_MM, false, "mm")) ||
-	    (ret = ref_obj(p, v->file_objref, OBJ_FILE, true, "file")) ||
-	    (ret = check_plain_file(p, v->file_objref, "file")))
+	    (ret = ref_obj(p, v->file_objref, OBJ_FILE, true, "file")))
 		return ret;
 	if (v->kind == 0 || v->kind > VMA_KIND_MAX)
 		return fail(p, "unknown vma kind %u", v->kind);
-	if ((v->kind == VMA_FILE) != (v->file_objref != 0))
+	/* shared anonymous memory names its shared object, a file mapping its file by path */
+	shmem = v->kind == VMA_ANON && (v->flags & VMA_FLAG_SHARED) && v->file_objref;
+	if (shmem && obj_rec_type(p, v->file_objref) != REC_SHMEM)
+		return fail(p, "vma %#llx: objref %u is not shared memory",
+			    (unsigned long long)v->start, v->file_objref);
+	if (!shmem && ((ret = check_plain_file(p, v->file_objref, "file"))))
+		return ret;
+	if (!shmem && (v->kind == VMA_FILE) != (v->file_objref != 0))
 		return fail(p, "vma %#llx: a file objref goes with kind file and only with it",
 			    (unsigned long long)v->start);
 	if (v->start >= v->end || v->end > CRYO_USER_ADDR_END || !page_aligned(p, v->start) ||
@@ -657,6 +665,19 @@ static int check_pipe_data(struct parser *p, const void *payload)
 	return 0;
 }
 
+static int check_shmem(struct parser *p, const void *payload)
+{
+	const struct rec_shmem *m = payload;
+	int ret;
+
+	if ((ret = def_obj(p, m->objref, OBJ_FILE)))
+		return ret;
+	if (!m->size || m->size > CRYO_USER_ADDR_END || !page_aligned(p, m->size) || m->pad)
+		return fail(p, "shmem objref %u: size %#llx", m->objref,
+			    (unsigned long long)m->size);
+	return 0;
+}
+
 static int check_signalfd(struct parser *p, const void *payload)
 {
 	const struct rec_signalfd *f = payload;
@@ -713,6 +734,7 @@ static const struct rec_rule rules[] = {
 	{ REC_PIPE_FILE, "pipe_file", sizeof(struct rec_pipe_file), false, check_pipe_file },
 	{ REC_PIPE_DATA, "pipe_data", sizeof(struct rec_pipe_data), true, check_pipe_data },
 	{ REC_SIGNALFD, "signalfd", sizeof(struct rec_signalfd), false, check_signalfd },
+	{ REC_SHMEM, "shmem", sizeof(struct rec_shmem), false, check_shmem },
 };
 
 static const struct rec_rule *find_rule(uint32_t type)

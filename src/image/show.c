@@ -532,6 +532,14 @@ static void show_pipe_data(struct emitter *e, const struct image_record *r)
 	emit_bytes(e, "data", (const char *)(d + 1), d->data_len > 64 ? 64 : d->data_len);
 }
 
+static void show_shmem(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_shmem *m = r->payload;
+
+	emit_u64(e, "objref", m->objref);
+	emit_hex(e, "size", m->size);
+}
+
 static void show_signalfd(struct emitter *e, const struct image_record *r)
 {
 	const struct rec_signalfd *f = r->payload;
@@ -566,6 +574,7 @@ static const struct {
 	{ REC_PIPE_FILE, show_pipe_file },
 	{ REC_PIPE_DATA, show_pipe_data },
 	{ REC_SIGNALFD, show_signalfd },
+	{ REC_SHMEM, show_shmem },
 	{ REC_TASK_CORE, show_task_core },
 	{ REC_SIGACTIONS, show_sigactions },
 	{ REC_SIGPENDING, show_sigpending },

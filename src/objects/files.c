@@ -24,6 +24,7 @@
 #include <linux/kcmp.h>
 #include <string.h>
 #include <inttypes.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -381,6 +382,33 @@ int files_move_high(struct rst_ctx *ctx, int fd, uint32_t objref, int *ret_fd)
 	return 0;
 }
 
+/*
+ * A shared memory object: a MAP_SHARED|MAP_ANONYMOUS mapping of restart's
+ * own, reached as a file through map_files, so that every task maps the
+ * same object and /proc/PID/maps still says "/dev/zero (deleted)". The
+ * restorer of its first mapping fills it from the image.
+ */
+static int open_shmem(struct rst_ctx *ctx, const struct rec_shmem *m, int *ret_fd)
+{
+	char path[64];
+	void *at = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fd;
+
+	if (at == MAP_FAILED)
+		return rst_fail(ctx, -errno, "pid %d shmem objref %u: cannot make %llu bytes: %s",
+				ctx->pid, m->objref, (unsigned long long)m->size, strerror(errno));
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
+		 (unsigned long)at + (unsigned long)m->size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	munmap(at, m->size);
+	if (fd < 0)
+		return rst_fail(ctx, fd, "pid %d shmem objref %u: cannot reach it: %s", ctx->pid,
+				m->objref, strerror(-fd));
+	return files_move_high(ctx, fd, m->objref, ret_fd);
+}
+
 static int open_signalfd(struct rst_ctx *ctx, const struct rec_signalfd *f, int *ret_fd)
 {
 	uint64_t mask = f->mask;
@@ -414,6 +442,8 @@ int files_open_objref(struct rst_ctx *ctx, uint32_t objref, int *ret_fd)
 		ret = pipe_open_file(ctx, r->payload, ret_fd);
 	else if (r->type == REC_SIGNALFD)
 		ret = open_signalfd(ctx, r->payload, ret_fd);
+	else if (r->type == REC_SHMEM)
+		ret = open_shmem(ctx, r->payload, ret_fd);
 	else
 		ret = open_file(ctx, r->payload, ret_fd);
 	if (!ret)

@@ -192,34 +192,6 @@ static int dump_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page
  * not this task's page tables map them, so pagemap would miss some. Read
  * the object itself (through map_files) where SEEK_DATA finds data.
  */
-/*
- * A shmem object mapped by two tasks of the tree (MAP_SHARED|MAP_ANONYMOUS
- * inherited across fork) would come back as two objects: refused. Its
- * identity is the inode behind map_files (doc/tree-experiments t03).
- */
-static int shmem_once(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, const struct proc_vma *v)
-{
-	struct ckpt_shmem *n;
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	for (size_t i = 0; i < ctx->nr_shmems; i++)
-		if (ctx->shmems[i].dev == st.st_dev && ctx->shmems[i].ino == st.st_ino &&
-		    ctx->shmems[i].pid != t->pid) {
-			log_error("pid %d: its shared memory at %#llx is shared with pid %d "
-				  "(MAP_SHARED|MAP_ANONYMOUS across fork); not supported yet",
-				  t->pid, (unsigned long long)v->start, ctx->shmems[i].pid);
-			return -ENOTSUP;
-		}
-	n = realloc(ctx->shmems, (ctx->nr_shmems + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	ctx->shmems = n;
-	ctx->shmems[ctx->nr_shmems++] = (struct ckpt_shmem){ st.st_dev, st.st_ino, t->pid };
-	return 0;
-}
-
 static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
 			    const struct proc_vma *v)
 {
@@ -236,7 +208,6 @@ static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct pa
 			  (unsigned long long)v->start, strerror(-ret));
 		return ret;
 	}
-	ret = shmem_once(ctx, t, b->shmem_fd, v);
 	for (uint64_t pos = v->pgoff; pos < end && !ret;) {
 		off_t data = lseek(b->shmem_fd, (off_t)pos, SEEK_DATA), hole;
 
@@ -257,7 +228,7 @@ static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct pa
 }
 
 static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
-		      const uint32_t *kinds)
+		      const uint32_t *kinds, const uint8_t *shmem_first)
 {
 	struct page_batch b = { .hdr.mm_objref = t->mm_objref, .mem_fd = -1, .shmem_fd = -1 };
 	char path[64];
@@ -277,9 +248,11 @@ static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 		goto out;
 	}
 	for (size_t i = 0; i < l->nr && !ret; i++) {
-		if (kinds[i] == VMA_ANON && l->vmas[i].shared)
-			ret = dump_shmem_pages(ctx, t, &b, &l->vmas[i]);
-		else if (has_private_data(&l->vmas[i], kinds[i]))
+		if (kinds[i] == VMA_ANON && l->vmas[i].shared) {
+			/* a shared object's bytes go once, with its first mapping */
+			if (shmem_first[i])
+				ret = dump_shmem_pages(ctx, t, &b, &l->vmas[i]);
+		} else if (has_private_data(&l->vmas[i], kinds[i]))
 			ret = dump_vma_pages(ctx, t, &b, pagemap_fd, &l->vmas[i]);
 	}
 	if (!ret)
@@ -303,9 +276,57 @@ static int mapped_file_path(pid_t pid, const struct proc_vma *v, char *buf, size
 	return proc_readlink(pid, name, buf, size);
 }
 
+/*
+ * The shared object behind a MAP_SHARED|MAP_ANONYMOUS mapping: one per
+ * shmem inode (the identity map_files shows, doc/tree-experiments t03), so
+ * tasks that inherited the mapping, or one task mapping it twice, share it
+ * again at restart. *RET_FIRST: this is the first mapping of it met.
+ */
+static int dump_shmem(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma *v,
+		      uint32_t *ret_objref, uint8_t *ret_first)
+{
+	char path[64];
+	struct stat st;
+	bool is_new;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", t->pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		log_error("pid %d: cannot open its shared memory at %#llx: %s", t->pid,
+			  (unsigned long long)v->start, strerror(-ret));
+		return ret;
+	}
+	close(fd);
+	{
+		/* word[1] < 0: compared by all words, not kcmp (files.c) */
+		struct obj_key key = { .hash = st.st_dev * 1000003ull ^ st.st_ino,
+				       .word = { st.st_dev, (uint64_t)-2, st.st_ino } };
+
+		ret = objhash_lookup_or_add(ctx->objs, OBJ_FILE, &key, ret_objref, &is_new);
+	}
+	*ret_first = is_new;
+	if (ret || !is_new)
+		return ret;
+	{
+		struct rec_shmem m = {
+			.objref = *ret_objref,
+			.size = ALIGN_UP((uint64_t)st.st_size, (uint64_t)ctx->page_size),
+		};
+
+		if (m.size < v->pgoff + (v->end - v->start))
+			m.size = v->pgoff + (v->end - v->start);
+		return image_write_rec(&ctx->w, REC_SHMEM, &m, sizeof(m), NULL, 0);
+	}
+}
+
 /* Files first: every record must come after the objects it names. */
 static int dump_vma_files(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
-			  const uint32_t *kinds, uint32_t *file_refs)
+			  const uint32_t *kinds, uint32_t *file_refs, uint8_t *shmem_first)
 {
 	char path[CRYO_PATH_MAX];
 
@@ -314,6 +335,12 @@ static int dump_vma_files(struct ckpt_ctx *ctx, struct ckpt_task *t, const struc
 		int flags = v->shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY, ret;
 
 		file_refs[i] = 0;
+		if (kinds[i] == VMA_ANON && v->shared) {
+			ret = dump_shmem(ctx, t, v, &file_refs[i], &shmem_first[i]);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (kinds[i] != VMA_FILE)
 			continue;
 		ret = mapped_file_path(t->pid, v, path, sizeof(path));
@@ -339,7 +366,7 @@ static int write_vmas(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 			.file_objref = file_refs[i],
 			.start = v->start,
 			.end = v->end,
-			.pgoff = kinds[i] == VMA_FILE ? v->pgoff : 0,
+			.pgoff = kinds[i] == VMA_FILE || file_refs[i] ? v->pgoff : 0,
 			.kind = kinds[i],
 			.prot = v->prot & VMA_PROT_MASK,
 			.flags = (v->shared ? VMA_FLAG_SHARED : 0) |
@@ -411,6 +438,7 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	struct proc_vma_list l = { 0 };
 	uint32_t *kinds = NULL, *file_refs = NULL, exe_ref = 0;
+	uint8_t *shmem_first = NULL;
 	char exe[CRYO_PATH_MAX];
 	struct obj_key key = { .hash = (uint64_t)t->pid, .word = { (uint64_t)t->pid } };
 	bool is_new;
@@ -426,13 +454,14 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		l.nr--;
 	kinds = calloc(l.nr + 1, sizeof(*kinds));
 	file_refs = calloc(l.nr + 1, sizeof(*file_refs));
-	ret = kinds && file_refs ? check_vmas(t, &l, kinds) : -ENOMEM;
+	shmem_first = calloc(l.nr + 1, sizeof(*shmem_first));
+	ret = kinds && file_refs && shmem_first ? check_vmas(t, &l, kinds) : -ENOMEM;
 	if (!ret)
 		ret = proc_readlink(t->pid, "exe", exe, sizeof(exe));
 	if (!ret)
 		ret = files_dump_path(ctx, t, exe, O_RDONLY, &exe_ref);
 	if (!ret)
-		ret = dump_vma_files(ctx, t, &l, kinds, file_refs);
+		ret = dump_vma_files(ctx, t, &l, kinds, file_refs, shmem_first);
 	if (!ret)
 		ret = objhash_lookup_or_add(ctx->objs, OBJ_MM, &key, &t->mm_objref, &is_new);
 	if (!ret)
@@ -440,7 +469,8 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	if (!ret)
 		ret = write_vmas(ctx, t, &l, kinds, file_refs);
 	if (!ret)
-		ret = dump_pages(ctx, t, &l, kinds);
+		ret = dump_pages(ctx, t, &l, kinds, shmem_first);
+	free(shmem_first);
 	free(kinds);
 	free(file_refs);
 	proc_vma_list_free(&l);
@@ -453,7 +483,7 @@ static uint32_t map_flags(const struct rec_vma *v)
 {
 	uint32_t flags = v->flags & VMA_FLAG_SHARED ? MAP_SHARED : MAP_PRIVATE;
 
-	if (v->kind != VMA_FILE)
+	if (v->kind != VMA_FILE && !v->file_objref) /* shared memory maps its object */
 		flags |= MAP_ANONYMOUS;
 	if (v->flags & VMA_FLAG_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
@@ -525,7 +555,7 @@ static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 
 		if (r->type != REC_VMA || v->mm_objref != mm || v->kind == VMA_VDSO)
 			continue;
-		if (v->kind == VMA_FILE && (ret = files_open_objref(ctx, v->file_objref, &fd)))
+		if (v->file_objref && (ret = files_open_objref(ctx, v->file_objref, &fd)))
 			return ret;
 		rv = (struct restorer_vma){
 			.start = v->start,

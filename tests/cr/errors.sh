@@ -466,16 +466,6 @@ refuse_counter() {
 	check "checkpoint refuses $name: pid $p keeps counting" counting "$log"
 }
 
-# a tree whose tasks share an anonymous MAP_SHARED mapping (kept whole only as one object: later)
-new_case refuse-shared-memory
-if need_python "checkpoint refuses memory shared between tasks" &&
-	counter 'import mmap, os; m = mmap.mmap(-1, 4096); m[0] = 1
-if os.fork() == 0: time.sleep(1000)' "$dir/file"; then
-	p=$pid
-	ckpt_fails "checkpoint refuses memory shared between tasks" "$p" 1 "" \
-		'shared memory' "shared with pid $p\\b" 'not supported yet'
-	check "checkpoint refuses memory shared between tasks: pid $p keeps counting" counting "$log"
-fi
 refuse_counter "threads" \
 	'import threading; threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()' "" \
 	'threads'
