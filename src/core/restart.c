@@ -255,6 +255,46 @@ static __attribute__((noreturn)) void exit_as_zombie(struct rst_ctx *ctx, struct
 static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_task *t);
 
 /*
+ * A process group whose leader exited: a short-lived task with the
+ * leader's pid leads it while the tree is made, so that its members can
+ * join it; it exits when restart lets the tree go, and its parent reaps it
+ * (reap_group_helpers), so nothing of it remains.
+ */
+static int create_group_helper(struct rst_ctx *ctx, struct rst_task *t, pid_t pgid)
+{
+	pid_t pid = clone_with_pid(pgid);
+	char go;
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setpgid(0, 0) < 0 || read(ctx->go_fd, &go, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (pid < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot make process group %d: %s", t->pid,
+				pgid, strerror(errno));
+	setpgid(pid, pid);
+	return 0;
+}
+
+static int reap_group_helpers(struct rst_ctx *ctx, struct rst_task *t)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct rst_task *c = &ctx->tasks[i];
+		int status;
+
+		if (c->parent != t || !c->group_helper)
+			continue;
+		if (waitpid(c->group_helper, &status, 0) != c->group_helper || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			return rst_fail(ctx, -ECHILD, "pid %d: process group %d's helper failed",
+					t->pid, c->group_helper);
+	}
+	return 0;
+}
+
+/*
  * Creates T's children, each with its pid, in image order; a zombie child
  * is waited for (without reaping it) so it is one before T goes on.
  */
@@ -267,6 +307,8 @@ static int create_children(struct rst_ctx *ctx, struct rst_task *t)
 
 		if (c->parent != t)
 			continue;
+		if (c->group_helper && create_group_helper(ctx, t, c->group_helper))
+			return -EIO;
 		pid = clone_with_pid(c->pid);
 		if (pid == 0)
 			task_main(ctx, c);
@@ -397,7 +439,9 @@ static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_
 	if (read(ctx->go_fd, &go, 1) != 1)
 		_exit(1);
 	close(ctx->go_fd);
-	ret = files_restore(ctx, t);
+	ret = reap_group_helpers(ctx, t);
+	if (!ret)
+		ret = files_restore(ctx, t);
 	if (!ret)
 		ret = mm_restore_prepare(ctx, t, &b);
 	if (!ret) {
@@ -496,6 +540,15 @@ static void attach_record(struct rst_ctx *ctx, const struct image_record *r)
  * Sessions and groups whose leader exited need helper tasks, not made yet:
  * refused by name.
  */
+/* Whether a task before T already brings a helper for group PGID (of T's session). */
+static bool group_has_helper(const struct rst_ctx *ctx, pid_t pgid, const struct rst_task *t)
+{
+	for (const struct rst_task *o = ctx->tasks; o < t; o++)
+		if (o->group_helper == pgid && o->task->sid == t->task->sid)
+			return true;
+	return false;
+}
+
 static int check_tree(struct rst_ctx *ctx)
 {
 	const char *img = ctx->opts->image;
@@ -520,11 +573,17 @@ static int check_tree(struct rst_ctx *ctx)
 		if (r->pgid == t->pid || r->pgid == t->parent->task->pgid)
 			continue;
 		leader = task_by_pid(ctx, r->pgid);
-		if (!leader || leader->task->sid != r->sid || leader > t) {
-			log_error("%s: pid %d: its process group %d %s; not supported yet", img,
-				  t->pid, r->pgid,
-				  !leader ? "has lost its leader"
-					  : "is led by a task made after it");
+		if (!leader && !group_has_helper(ctx, r->pgid, t)) {
+			/* its leader exited: a helper makes the group, for this first member */
+			t->group_helper = r->pgid;
+			ctx->nr_helpers++;
+			continue;
+		}
+		if (leader && (leader->task->sid != r->sid || leader > t)) {
+			log_error(
+			    "%s: pid %d: its process group %d is led by a task made after it; "
+			    "not supported yet",
+			    img, t->pid, r->pgid);
 			return -ENOTSUP;
 		}
 	}
@@ -965,7 +1024,8 @@ static int run_tree(struct rst_ctx *ctx)
 	close(go[0]);
 	if (!ret)
 		ret = await_born(ctx, report[0]);
-	for (size_t i = 0; i < n && !ret; i++)
+	/* one byte for each task and each group helper */
+	for (size_t i = 0; i < n + ctx->nr_helpers && !ret; i++)
 		if (write(go[1], "g", 1) != 1)
 			ret = -errno;
 	if (!ret)
@@ -1023,8 +1083,11 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		ret = collect_tasks(&ctx);
 	if (!ret)
 		ret = check_machine(&ctx);
-	for (size_t i = 0; i < ctx.nr_tasks && !ret; i++)
+	for (size_t i = 0; i < ctx.nr_tasks && !ret; i++) {
 		ret = wait_pid_free(ctx.tasks[i].pid);
+		if (!ret && ctx.tasks[i].group_helper)
+			ret = wait_pid_free(ctx.tasks[i].group_helper);
+	}
 	ctx.fd_floor = ctx.img ? max_image_fd(&ctx) + 1 : 3;
 	ctx.objs = ret ? NULL : objhash_new();
 	if (!ret && !ctx.objs)

@@ -34,6 +34,12 @@ struct rst_task {
 	const struct rec_tty_ctty *ctty;	 /* NULL if it has no controlling tty */
 	struct rst_task *parent;		 /* NULL for the root */
 	bool zombie;
+	/*
+	 * The pid of a helper that makes the task's process group, whose leader
+	 * exited: the parent creates it just before the task; it leads the
+	 * group until the tree is complete, then exits and is reaped. 0: none.
+	 */
+	pid_t group_helper;
 	/* restart's side, once the task is born */
 	bool seized, stopped;
 	uint64_t block, block_len; /* the restorer's block, from its report */
@@ -52,6 +58,7 @@ struct rst_ctx {
 	struct objhash *objs; /* objref -> fd, in the child */
 	struct rst_task *tasks;
 	size_t nr_tasks;
+	size_t nr_helpers; /* group helpers (rst_task.group_helper) */
 	int report_fd;	   /* child side */
 	int go_fd;	   /* child side */
 	int parent_fds[2]; /* the parent's ends of the pipes: the child closes its copies */

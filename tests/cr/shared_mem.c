@@ -42,7 +42,7 @@ int main(void)
 		cr_fill((void *)(shared + LEN / 2), LEN / 2 - CR_PAGE, 2);
 		cr_wait();
 		check_content("the child");
-		shared[LEN - CR_PAGE] = 'c';	 /* for the parent */
+		shared[LEN - CR_PAGE] = 'c'; /* for the parent */
 		for (int i = 0; i < 200 && shared[LEN - CR_PAGE + 1] != 'p'; i++)
 			usleep(10000);
 		cr_check(shared[LEN - CR_PAGE + 1] == 'p', "the child never saw the parent's byte");
@@ -55,7 +55,8 @@ int main(void)
 
 	check_content("the parent");
 	cr_check(cr_mismatch((const void *)own, LEN, 3) < 0, "the parent's own mapping differs");
-	cr_check(cr_find_map((const void *)shared, &map) && !strcmp(map.path, "/dev/zero (deleted)"),
+	cr_check(cr_find_map((const void *)shared, &map) &&
+		     !strcmp(map.path, "/dev/zero (deleted)"),
 		 "the shared mapping is now \"%s\"", map.path);
 	shared[LEN - CR_PAGE + 1] = 'p'; /* for the child */
 	kill(child, SIGUSR2);

@@ -9,6 +9,8 @@
  *   C  leads a second session; C1, its child, leads a group of that session;
  *   D  let go of the controlling terminal (TIOCNOTTY);
  *   E  leads a background group of the root's session;
+ *   M  is in a group whose leader L exited; M was L's child and was
+ *      reparented to the root, a child subreaper;
  *   Z  exited with status 3 and is not reaped: a zombie.
  * Job control goes on after the checkpoint: ^C typed on the terminal
  * interrupts the foreground group (A, A1, B) and nobody else, and E,
@@ -19,6 +21,7 @@
  * (exit status). The root also checks the zombie's status, the foreground
  * group and that the file's offset counts every task's byte.
  */
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -176,6 +179,15 @@ static void let_go_of_tty(void)
 	close(fd);
 }
 
+/* M's first step: wait until L's exit made it the root's (the subreaper's) child */
+static pid_t leader_l;
+
+static void reparented(void)
+{
+	for (int i = 0; i < 1000 && getppid() == leader_l; i++)
+		usleep(1000);
+}
+
 static pid_t child_in_group(void)
 {
 	return task("A1", NULL, NULL);
@@ -188,7 +200,8 @@ static pid_t child_leading_group(void)
 
 int main(void)
 {
-	pid_t a, b, c, d, e, z;
+	pid_t a, b, c, d, e, z, l, mpid = 0;
+	int lpipe[2];
 	struct expect was, cur;
 	char path[4096];
 	int m, s, index, status;
@@ -218,6 +231,20 @@ int main(void)
 	d = task("D", let_go_of_tty, NULL);
 	e = task("E", lead_group, NULL);
 	setpgid(e, e);
+	/* L leads a group, makes M in it, and exits: M is the root's now */
+	cr_check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 && pipe(lpipe) == 0, "subreaper: %m");
+	l = fork();
+	if (l == 0) {
+		setpgid(0, 0);
+		leader_l = getpid();
+		mpid = task("M", reparented, NULL);
+		cr_check(write(lpipe[1], &mpid, sizeof(mpid)) == sizeof(mpid), "write: %m");
+		_exit(0);
+	}
+	cr_check(read(lpipe[0], &mpid, sizeof(mpid)) == sizeof(mpid), "read: %m");
+	cr_check(waitpid(l, &status, 0) == l, "waitpid L: %m");
+	close(lpipe[0]);
+	close(lpipe[1]);
 	z = fork();
 	if (z == 0)
 		_exit(3);
@@ -244,17 +271,19 @@ int main(void)
 	kill(c, SIGUSR2);
 	kill(d, SIGUSR2);
 	kill(e, SIGUSR2);
+	kill(mpid, SIGUSR2);
 	ok = child_passed(a, "A") && ok;
 	ok = child_passed(b, "B") && ok;
 	ok = child_passed(c, "C") && ok;
 	ok = child_passed(d, "D") && ok;
 	ok = child_passed(e, "E") && ok;
+	ok = child_passed(mpid, "M") && ok;
 	cr_check(ok, "a task of the tree failed");
 	cr_check(waitpid(z, &status, 0) == z && WIFEXITED(status) && WEXITSTATUS(status) == 3,
 		 "the zombie %d: status %#x", z, status);
-	/* eight tasks wrote a byte each through one description: one offset */
+	/* nine tasks wrote a byte each through one description: one offset */
 	off = lseek(shared_fd, 0, SEEK_CUR);
-	cr_check(off == 8, "the shared offset is %lld, not 8: the file is not shared any more",
+	cr_check(off == 9, "the shared offset is %lld, not 9: the file is not shared any more",
 		 (long long)off);
 	if (!cr_keep_files())
 		unlink(path);
