@@ -278,6 +278,59 @@ static int create_group_helper(struct rst_ctx *ctx, struct rst_task *t, pid_t pg
 	return 0;
 }
 
+/* Whether T's children of C's session were made already (by the helper of the first). */
+static bool session_helper_done(const struct rst_ctx *ctx, const struct rst_task *t,
+				const struct rst_task *c)
+{
+	for (const struct rst_task *o = ctx->tasks; o < c; o++)
+		if (o->parent == t && o->session_helper == c->session_helper)
+			return true;
+	return false;
+}
+
+/*
+ * A session whose leader exited: a helper with the leader's pid calls
+ * setsid() and creates T's children of that session, then exits; T, a
+ * child subreaper meanwhile (its own setting comes back with its state),
+ * inherits them and reaps the helper, so nothing of it remains.
+ */
+static int create_session_helper(struct rst_ctx *ctx, struct rst_task *t, pid_t sid)
+{
+	int status;
+	pid_t pid;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot become a subreaper: %s", t->pid,
+				strerror(errno));
+	pid = clone_with_pid(sid);
+	if (pid == 0) {
+		if (setsid() < 0)
+			_exit(1);
+		for (size_t i = 0; i < ctx->nr_tasks; i++) {
+			struct rst_task *c = &ctx->tasks[i];
+			pid_t kid;
+
+			if (c->parent != t || c->session_helper != sid)
+				continue;
+			kid = clone_with_pid(c->pid);
+			if (kid == 0)
+				task_main(ctx, c);
+			if (kid < 0)
+				_exit(2);
+			if (c->task->pgid != sid)
+				setpgid(kid, c->task->pgid);
+		}
+		_exit(0);
+	}
+	if (pid < 0)
+		return rst_fail(ctx, -errno, "pid %d: cannot make session %d: %s", t->pid, sid,
+				strerror(errno));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return rst_fail(ctx, -ECHILD, "pid %d: the helper of session %d failed", t->pid,
+				sid);
+	return 0;
+}
+
 static int reap_group_helpers(struct rst_ctx *ctx, struct rst_task *t)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -307,6 +360,12 @@ static int create_children(struct rst_ctx *ctx, struct rst_task *t)
 
 		if (c->parent != t)
 			continue;
+		if (c->session_helper) {
+			if (!session_helper_done(ctx, t, c) &&
+			    create_session_helper(ctx, t, c->session_helper))
+				return -EIO;
+			continue;
+		}
 		if (c->group_helper && create_group_helper(ctx, t, c->group_helper))
 			return -EIO;
 		pid = clone_with_pid(c->pid);
@@ -419,8 +478,9 @@ static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_
 				 strerror(-ret));
 		else
 			ret = open_all_files(ctx);
-	} else if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != t->parent->pid) {
-		_exit(1);
+	} else if (!t->session_helper &&
+		   (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != t->parent->pid)) {
+		_exit(1); /* (a task made by a session helper outlives it: no death signal) */
 	}
 	if (!ret)
 		ret = block_init(&b);
@@ -540,6 +600,15 @@ static void attach_record(struct rst_ctx *ctx, const struct image_record *r)
  * Sessions and groups whose leader exited need helper tasks, not made yet:
  * refused by name.
  */
+/* Whether another parent than T's brings a session helper for SID: one helper, one parent. */
+static bool session_made_elsewhere(const struct rst_ctx *ctx, pid_t sid, const struct rst_task *t)
+{
+	for (const struct rst_task *o = ctx->tasks; o < t; o++)
+		if (o->session_helper == sid && o->parent != t->parent)
+			return true;
+	return false;
+}
+
 /* Whether a task before T already brings a helper for group PGID (of T's session). */
 static bool group_has_helper(const struct rst_ctx *ctx, pid_t pgid, const struct rst_task *t)
 {
@@ -565,10 +634,16 @@ static int check_tree(struct rst_ctx *ctx)
 			return -EINVAL;
 		}
 		if (r->sid != t->pid && r->sid != t->parent->task->sid) {
-			log_error("%s: pid %d: belongs to session %d, whose leader has exited; "
-				  "not supported yet",
-				  img, t->pid, r->sid);
-			return -ENOTSUP;
+			if (t->zombie || task_by_pid(ctx, r->sid) ||
+			    session_made_elsewhere(ctx, r->sid, t)) {
+				log_error("%s: pid %d: belongs to session %d, which it cannot be "
+					  "made in; not supported yet",
+					  img, t->pid, r->sid);
+				return -ENOTSUP;
+			}
+			t->session_helper = r->sid; /* its leader exited: a helper makes it */
+			if (r->pgid == r->sid)
+				continue; /* the helper leads the session's first group too */
 		}
 		if (r->pgid == t->pid || r->pgid == t->parent->task->pgid)
 			continue;
@@ -1087,6 +1162,8 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		ret = wait_pid_free(ctx.tasks[i].pid);
 		if (!ret && ctx.tasks[i].group_helper)
 			ret = wait_pid_free(ctx.tasks[i].group_helper);
+		if (!ret && ctx.tasks[i].session_helper)
+			ret = wait_pid_free(ctx.tasks[i].session_helper);
 	}
 	ctx.fd_floor = ctx.img ? max_image_fd(&ctx) + 1 : 3;
 	ctx.objs = ret ? NULL : objhash_new();

@@ -40,6 +40,13 @@ struct rst_task {
 	 * group until the tree is complete, then exits and is reaped. 0: none.
 	 */
 	pid_t group_helper;
+	/*
+	 * The pid of a helper that makes the task's session, whose leader
+	 * exited: the parent, a child subreaper for the while, creates it; the
+	 * helper calls setsid(), creates the task (and its siblings of that
+	 * session) and exits, and the task is the parent's again. 0: none.
+	 */
+	pid_t session_helper;
 	/* restart's side, once the task is born */
 	bool seized, stopped;
 	uint64_t block, block_len; /* the restorer's block, from its report */

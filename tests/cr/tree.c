@@ -11,6 +11,8 @@
  *   E  leads a background group of the root's session;
  *   M  is in a group whose leader L exited; M was L's child and was
  *      reparented to the root, a child subreaper;
+ *   N  is in a session (and group) whose leader S exited, N's parent
+ *      before it was reparented to the root;
  *   Z  exited with status 3 and is not reaped: a zombie.
  * Job control goes on after the checkpoint: ^C typed on the terminal
  * interrupts the foreground group (A, A1, B) and nobody else, and E,
@@ -188,6 +190,31 @@ static void reparented(void)
 		usleep(1000);
 }
 
+/* L's role for a session: S leads a new one, makes N in it, and exits */
+static pid_t orphan_of_dead_leader(bool new_session, const char *who)
+{
+	pid_t l, kid = 0;
+	int p[2], status;
+
+	cr_check(pipe(p) == 0, "pipe: %m");
+	l = fork();
+	if (l == 0) {
+		if (new_session)
+			setsid();
+		else
+			setpgid(0, 0);
+		leader_l = getpid();
+		kid = task(who, reparented, NULL);
+		cr_check(write(p[1], &kid, sizeof(kid)) == sizeof(kid), "write: %m");
+		_exit(0);
+	}
+	cr_check(read(p[0], &kid, sizeof(kid)) == sizeof(kid), "read: %m");
+	cr_check(waitpid(l, &status, 0) == l, "waitpid: %m");
+	close(p[0]);
+	close(p[1]);
+	return kid;
+}
+
 static pid_t child_in_group(void)
 {
 	return task("A1", NULL, NULL);
@@ -200,8 +227,7 @@ static pid_t child_leading_group(void)
 
 int main(void)
 {
-	pid_t a, b, c, d, e, z, l, mpid = 0;
-	int lpipe[2];
+	pid_t a, b, c, d, e, z, mpid, npid;
 	struct expect was, cur;
 	char path[4096];
 	int m, s, index, status;
@@ -231,20 +257,11 @@ int main(void)
 	d = task("D", let_go_of_tty, NULL);
 	e = task("E", lead_group, NULL);
 	setpgid(e, e);
-	/* L leads a group, makes M in it, and exits: M is the root's now */
-	cr_check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 && pipe(lpipe) == 0, "subreaper: %m");
-	l = fork();
-	if (l == 0) {
-		setpgid(0, 0);
-		leader_l = getpid();
-		mpid = task("M", reparented, NULL);
-		cr_check(write(lpipe[1], &mpid, sizeof(mpid)) == sizeof(mpid), "write: %m");
-		_exit(0);
-	}
-	cr_check(read(lpipe[0], &mpid, sizeof(mpid)) == sizeof(mpid), "read: %m");
-	cr_check(waitpid(l, &status, 0) == l, "waitpid L: %m");
-	close(lpipe[0]);
-	close(lpipe[1]);
+	/* L leads a group, makes M in it, and exits: M is the root's now; S, the same with a
+	 * session */
+	cr_check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "subreaper: %m");
+	mpid = orphan_of_dead_leader(false, "M");
+	npid = orphan_of_dead_leader(true, "N");
 	z = fork();
 	if (z == 0)
 		_exit(3);
@@ -272,18 +289,20 @@ int main(void)
 	kill(d, SIGUSR2);
 	kill(e, SIGUSR2);
 	kill(mpid, SIGUSR2);
+	kill(npid, SIGUSR2);
 	ok = child_passed(a, "A") && ok;
 	ok = child_passed(b, "B") && ok;
 	ok = child_passed(c, "C") && ok;
 	ok = child_passed(d, "D") && ok;
 	ok = child_passed(e, "E") && ok;
 	ok = child_passed(mpid, "M") && ok;
+	ok = child_passed(npid, "N") && ok;
 	cr_check(ok, "a task of the tree failed");
 	cr_check(waitpid(z, &status, 0) == z && WIFEXITED(status) && WEXITSTATUS(status) == 3,
 		 "the zombie %d: status %#x", z, status);
-	/* nine tasks wrote a byte each through one description: one offset */
+	/* ten tasks wrote a byte each through one description: one offset */
 	off = lseek(shared_fd, 0, SEEK_CUR);
-	cr_check(off == 9, "the shared offset is %lld, not 9: the file is not shared any more",
+	cr_check(off == 10, "the shared offset is %lld, not 10: the file is not shared any more",
 		 (long long)off);
 	if (!cr_keep_files())
 		unlink(path);
