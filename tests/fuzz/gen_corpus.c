@@ -51,6 +51,9 @@ int main(int argc, char **argv)
 	ib_tty_image(&b, NULL);
 	save(dir, "tty-pair", b.buf, b.len);
 	ib_free(&b);
+	ib_pipe_image(&b, NULL);
+	save(dir, "pipe", b.buf, b.len);
+	ib_free(&b);
 	save(dir, "not-an-image", (const unsigned char *)"hello, world\n", 13);
 	return 0;
 }

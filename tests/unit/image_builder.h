@@ -382,4 +382,45 @@ static inline int ib_tty_image(struct ib *b, void (*edit)(struct ib_tty *t))
 	return ib_end(b);
 }
 
+/* Pipe records around a zombie root (no per-task state needed); EDIT breaks one rule. */
+struct ib_pipe {
+	struct rec_pipe pipe;
+	char path[16];
+	struct rec_pipe_file rd, wr;
+	struct rec_pipe_data data;
+	char bytes[8];
+	int second_data;
+};
+
+static inline void ib_pipe_image(struct ib *b, void (*edit)(struct ib_pipe *p))
+{
+	struct rec_task zombie = { .objref = 1,
+				   .pid = 100,
+				   .tgid = 100,
+				   .pgid = 100,
+				   .sid = 100,
+				   .state = TASK_ZOMBIE,
+				   .comm = "gone" };
+	struct ib_pipe p = {
+		.pipe = { .objref = 2, .size = 65536 },
+		.rd = { .objref = 3, .pipe_objref = 2, .flags = O_RDONLY | O_NONBLOCK },
+		.wr = { .objref = 4, .pipe_objref = 2, .flags = O_WRONLY },
+		.data = { .pipe_objref = 2, .data_len = 8 },
+		.bytes = "abcdefg",
+	};
+
+	if (edit)
+		edit(&p);
+	ib_begin(b);
+	ib_rec(b, REC_TASK, &zombie, sizeof(zombie));
+	image_write_rec(&b->w, REC_PIPE, &p.pipe, sizeof(p.pipe), p.path, p.pipe.path_len);
+	ib_rec(b, REC_PIPE_FILE, &p.rd, sizeof(p.rd));
+	ib_rec(b, REC_PIPE_FILE, &p.wr, sizeof(p.wr));
+	image_write_rec(&b->w, REC_PIPE_DATA, &p.data, sizeof(p.data), p.bytes, sizeof(p.bytes));
+	if (p.second_data)
+		image_write_rec(&b->w, REC_PIPE_DATA, &p.data, sizeof(p.data), p.bytes,
+				sizeof(p.bytes));
+	ib_end(b);
+}
+
 #endif
