@@ -236,7 +236,7 @@ static const char *seize_hint(int err)
  * the zombie it now is (a zombie cannot be seized), or dropped if it is
  * gone; either way its parent is seized, so nothing changes any more.
  */
-static int seize_task(struct ckpt_ctx *ctx, size_t i)
+static int seize_task(struct ckpt_ctx *ctx, size_t i) /* 1: gone, drop it */
 {
 	struct ckpt_task *t = &ctx->tasks[i];
 	int ret = 0;
@@ -245,6 +245,8 @@ static int seize_task(struct ckpt_ctx *ctx, size_t i)
 		return 0;
 	if (!t->zombie) {
 		ret = tracee_seize(&t->tracee, t->pid);
+		if (ret && i && proc_read_stat(t->pid, 0, &t->stat) == -ENOENT)
+			return 1; /* exited and reaped since it was listed: not in the tree */
 		if (ret && proc_read_stat(t->pid, 0, &t->stat) == 0 &&
 		    (t->stat.state == 'Z' || t->stat.state == 'X'))
 			t->zombie = true;
@@ -255,6 +257,8 @@ static int seize_task(struct ckpt_ctx *ctx, size_t i)
 		}
 	}
 	ret = proc_read_stat(t->pid, 0, &t->stat);
+	if (ret == -ENOENT && t->zombie && i)
+		return 1; /* a zombie reaped meanwhile */
 	if (!ret && !t->zombie)
 		ret = proc_read_status(t->pid, 0, &t->status);
 	if (ret) {
@@ -303,6 +307,31 @@ static int check_sharing(struct ckpt_ctx *ctx)
 
 #define FREEZE_ROUNDS 100
 
+static void drop_task(struct ckpt_ctx *ctx, size_t i)
+{
+	tracee_detach(&ctx->tasks[i].tracee);
+	proc_status_free(&ctx->tasks[i].status);
+	memmove(&ctx->tasks[i], &ctx->tasks[i + 1], (ctx->nr_tasks - i - 1) * sizeof(*ctx->tasks));
+	ctx->nr_tasks--;
+}
+
+/*
+ * A task whose parent died before it was seized was reparented outside the
+ * tree (to init or a subreaper above the root): it is no longer part of it.
+ */
+static void drop_orphans(struct ckpt_ctx *ctx)
+{
+	for (bool dropped = true; dropped;) {
+		dropped = false;
+		for (size_t i = 1; i < ctx->nr_tasks; i++)
+			if (task_index(ctx, ctx->tasks[i].stat.ppid) < 0) {
+				drop_task(ctx, i);
+				dropped = true;
+				break;
+			}
+	}
+}
+
 /*
  * Seizes the whole tree: every task listed, then the children born
  * meanwhile, until a round finds none. A seized task cannot fork, so the
@@ -321,11 +350,20 @@ static int freeze(struct ckpt_ctx *ctx)
 			    ctx->opts->pid);
 			return -EAGAIN;
 		}
-		for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
+		for (size_t i = 0; i < ctx->nr_tasks && !ret;) {
 			ret = seize_task(ctx, i);
+			if (ret == 1) {
+				drop_task(ctx, i);
+				ret = 0;
+			} else {
+				i++;
+			}
+		}
 		if (!ret)
 			ret = add_children(ctx, &more);
 	}
+	if (!ret)
+		drop_orphans(ctx);
 	return ret ? ret : check_sharing(ctx);
 }
 

@@ -34,6 +34,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -51,8 +52,9 @@
 extern const unsigned char _binary_restorer_bin_start[];
 extern const unsigned char _binary_restorer_bin_end[];
 
-#define PID_WAIT_MS    5000
-#define RESTORER_STACK (64u << 10)
+#define PID_WAIT_MS	5000
+#define BORN_TIMEOUT_MS 30000 /* no task reported its birth for this long: one died */
+#define RESTORER_STACK	(64u << 10)
 
 /* --- child side ---------------------------------------------------------------- */
 
@@ -244,7 +246,9 @@ static __attribute__((noreturn)) void exit_as_zombie(struct rst_ctx *ctx, struct
 		_exit(127);
 	if (WIFSIGNALED(status)) {
 		uint64_t mask = ~(1ull << (WTERMSIG(status) - 1));
+		struct rlimit no_core = { 0, 0 };
 
+		setrlimit(RLIMIT_CORE, &no_core); /* the reader allows only fatal signals */
 		signal(WTERMSIG(status), SIG_DFL);
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, sizeof(mask));
 		kill(getpid(), WTERMSIG(status));
@@ -480,7 +484,10 @@ static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_
 			ret = open_all_files(ctx);
 	} else if (!t->session_helper &&
 		   (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != t->parent->pid)) {
-		_exit(1); /* (a task made by a session helper outlives it: no death signal) */
+		/* (a task made by a session helper outlives it: no death signal) */
+		rst_fail(ctx, -ECHILD, "pid %d: its parent %d died while the tree was being made",
+			 t->pid, t->parent->pid);
+		_exit(1);
 	}
 	if (!ret)
 		ret = block_init(&b);
@@ -609,13 +616,32 @@ static bool session_made_elsewhere(const struct rst_ctx *ctx, pid_t sid, const s
 	return false;
 }
 
-/* Whether a task before T already brings a helper for group PGID (of T's session). */
-static bool group_has_helper(const struct rst_ctx *ctx, pid_t pgid, const struct rst_task *t)
+/*
+ * Whether X surely exists when T is created: subtrees are made at the same
+ * time, so only an ancestor of T, or a child an ancestor made before the
+ * branch that leads to T, is sure to be there.
+ */
+static bool made_before(const struct rst_task *x, const struct rst_task *t)
+{
+	for (const struct rst_task *branch = t; branch->parent; branch = branch->parent) {
+		const struct rst_task *a = branch->parent;
+
+		if (x == a || (x->parent == a && x < branch))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether a task before T brings a helper for group PGID (of T's session);
+ * -1 if it does, but not surely before T is made.
+ */
+static int group_has_helper(const struct rst_ctx *ctx, pid_t pgid, const struct rst_task *t)
 {
 	for (const struct rst_task *o = ctx->tasks; o < t; o++)
 		if (o->group_helper == pgid && o->task->sid == t->task->sid)
-			return true;
-	return false;
+			return made_before(o, t) ? 1 : -1;
+	return 0;
 }
 
 static int check_tree(struct rst_ctx *ctx)
@@ -648,13 +674,25 @@ static int check_tree(struct rst_ctx *ctx)
 		if (r->pgid == t->pid || r->pgid == t->parent->task->pgid)
 			continue;
 		leader = task_by_pid(ctx, r->pgid);
+		if (!leader && (t->session_helper || r->pgid == r->sid)) {
+			log_error("%s: pid %d: its process group %d lost its leader in a session "
+				  "whose leader exited too; not supported yet",
+				  img, t->pid, r->pgid);
+			return -ENOTSUP;
+		}
+		if (!leader && group_has_helper(ctx, r->pgid, t) < 0) {
+			log_error("%s: pid %d: its process group %d is made in another branch of "
+				  "the tree; not supported yet",
+				  img, t->pid, r->pgid);
+			return -ENOTSUP;
+		}
 		if (!leader && !group_has_helper(ctx, r->pgid, t)) {
 			/* its leader exited: a helper makes the group, for this first member */
 			t->group_helper = r->pgid;
 			ctx->nr_helpers++;
 			continue;
 		}
-		if (leader && (leader->task->sid != r->sid || leader > t)) {
+		if (leader && (leader->task->sid != r->sid || !made_before(leader, t))) {
 			log_error(
 			    "%s: pid %d: its process group %d is led by a task made after it; "
 			    "not supported yet",
@@ -932,8 +970,18 @@ static int await_born(struct rst_ctx *ctx, int fd)
 	size_t born = 0;
 
 	while (born < nr_live(ctx)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct rst_task *t;
+		int err;
 
+		/* a task that dies silently leaves the others waiting: give up in time */
+		if (poll(&p, 1, BORN_TIMEOUT_MS) != 1) {
+			log_error(
+			    "%s: the tree was not made within %d s (%zu of %zu tasks); a task "
+			    "died before it was complete",
+			    ctx->opts->image, BORN_TIMEOUT_MS / 1000, born, nr_live(ctx));
+			return -ETIMEDOUT;
+		}
 		if (read_full(fd, &r, sizeof(r))) {
 			log_error("%s: a task died while the tree was being made",
 				  ctx->opts->image);
@@ -946,9 +994,10 @@ static int await_born(struct rst_ctx *ctx, int fd)
 			continue;
 		if (ptrace(PTRACE_SEIZE, t->pid, NULL,
 			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0) {
+			err = errno;
 			log_error("pid %d: cannot trace the restored task: %s", t->pid,
-				  strerror(errno));
-			return -errno;
+				  strerror(err));
+			return -err;
 		}
 		t->seized = true;
 		born++;
@@ -1024,8 +1073,14 @@ static int await_restored(struct rst_ctx *ctx, int fd)
 /* After a failure: every task made so far goes, and restart waits for them. */
 static void kill_tree(struct rst_ctx *ctx)
 {
+	/*
+	 * Only the tasks known to exist: the traced ones (a tracee's pid cannot
+	 * be reused) and the root. The others die with their parents
+	 * (PR_SET_PDEATHSIG), and a pid of the image not made yet may be
+	 * someone else's by now.
+	 */
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (!ctx->tasks[i].zombie)
+		if (!ctx->tasks[i].zombie && (ctx->tasks[i].seized || i == 0))
 			kill(ctx->tasks[i].pid, SIGKILL);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_task *t = &ctx->tasks[i];
@@ -1068,8 +1123,10 @@ static int finish_tree(struct rst_ctx *ctx)
 		if (t->core->stopped)
 			kill(t->pid, SIGSTOP);
 		if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) < 0) {
-			log_error("pid %d: cannot let it run: %s", t->pid, strerror(errno));
-			return -errno;
+			int err = errno;
+
+			log_error("pid %d: cannot let it run: %s", t->pid, strerror(err));
+			return -err;
 		}
 		t->seized = false;
 	}
@@ -1082,10 +1139,14 @@ static int run_tree(struct rst_ctx *ctx)
 	size_t n = nr_live(ctx);
 	pid_t pid = 0;
 
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		ret = -errno;
+		log_error("cannot make restart's pipes: %s", strerror(-ret));
+		return ret;
+	}
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		ret = -errno;
+		log_error("cannot make restart's pipes: %s", strerror(-ret));
 		close(report[0]);
 		close(report[1]);
 		return ret;
@@ -1101,8 +1162,10 @@ static int run_tree(struct rst_ctx *ctx)
 		ret = await_born(ctx, report[0]);
 	/* one byte for each task and each group helper */
 	for (size_t i = 0; i < n + ctx->nr_helpers && !ret; i++)
-		if (write(go[1], "g", 1) != 1)
+		if (write(go[1], "g", 1) != 1) {
 			ret = -errno;
+			log_error("cannot let the tree go on: %s", strerror(-ret));
+		}
 	if (!ret)
 		ret = await_restored(ctx, report[0]);
 	if (!ret)

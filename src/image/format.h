@@ -417,7 +417,7 @@ _Static_assert(sizeof(struct rec_fd) == 16, "rec_fd layout");
  * bytes buffered in it.
  */
 #define CRYO_PIPE_SIZE_MIN 4096u
-#define CRYO_PIPE_SIZE_MAX (1u << 28) /* beyond any pipe-max-size in use */
+#define CRYO_PIPE_SIZE_MAX (1u << 31) /* the most F_SETPIPE_SZ gives, as root */
 
 struct rec_pipe {
 	uint32_t objref;   /* defines OBJ_PIPE */
@@ -434,7 +434,7 @@ _Static_assert(sizeof(struct rec_pipe) == 16, "rec_pipe layout");
 struct rec_pipe_file {
 	uint32_t objref;      /* defines OBJ_FILE */
 	uint32_t pipe_objref; /* OBJ_PIPE */
-	uint32_t flags;	      /* access mode (O_RDWR only for a FIFO), O_APPEND, O_NONBLOCK */
+	uint32_t flags;	      /* access mode, O_APPEND, O_NONBLOCK */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct rec_pipe_file) == 16, "rec_pipe_file layout");
@@ -448,8 +448,8 @@ _Static_assert(sizeof(struct rec_pipe_data) == 8, "rec_pipe_data layout");
 
 /*
  * A shared memory object of MAP_SHARED|MAP_ANONYMOUS mappings, which every
- * task that inherited the mapping shares. Its bytes are in the pages of
- * the first mapping of it in the image; its other mappings have none.
+ * task that inherited the mapping shares. Each mapping of it carries the
+ * pages of the part it maps (the same bytes where mappings overlap).
  */
 struct rec_shmem {
 	uint32_t objref; /* defines OBJ_FILE */

@@ -127,6 +127,26 @@ int check_pid(struct parser *p, int32_t pid, bool zero_ok, const char *field)
 	return fail(p, "%s %d out of range", field, pid);
 }
 
+/*
+ * A wait status a zombie can have: an exit code, or death by a signal
+ * whose default action ends the process (the core dump bit allowed). Not a
+ * stop, nor a signal ignored by default: restart makes the zombie die that
+ * way.
+ */
+static bool zombie_status_ok(int32_t status)
+{
+	uint32_t s = (uint32_t)status, sig = s & 0x7f;
+	/* SIGCHLD 17, SIGCONT 18, SIGSTOP 19, SIGTSTP 20, SIGTTIN 21, SIGTTOU 22, SIGURG 23,
+	 * SIGWINCH 28 */
+	const uint64_t not_fatal = 0xffull << (17 - 1) | 1ull << (28 - 1);
+
+	if (sig == 0)
+		return (s & ~0xff00u) == 0; /* exited: the code in bits 8-15 */
+	if (s & ~0xffu || sig > 64)
+		return false;
+	return !(not_fatal & (1ull << (sig - 1))) && sig != 0x7f;
+}
+
 static int check_task(struct parser *p, const void *payload)
 {
 	const struct rec_task *t = payload;
@@ -155,6 +175,9 @@ static int check_task(struct parser *p, const void *payload)
 		p->state[t->objref].alive = true;
 		return 0;
 	case TASK_ZOMBIE:
+		if (!zombie_status_ok(t->exit_status))
+			return fail(p, "task pid %d: exit status %#x no task could have died with",
+				    t->pid, t->exit_status);
 		return 0;
 	default:
 		return fail(p, "task pid %d: unknown state %u", t->pid, t->state);
@@ -447,6 +470,15 @@ static int check_vma(struct parser *p, const void *payload)
 	if (shmem && obj_rec_type(p, v->file_objref) != REC_SHMEM)
 		return fail(p, "vma %#llx: objref %u is not shared memory",
 			    (unsigned long long)v->start, v->file_objref);
+	if (shmem) {
+		const struct rec_shmem *m =
+		    image_obj_record(p->img, v->file_objref, OBJ_FILE)->payload;
+
+		if (v->end < v->start || v->pgoff > m->size ||
+		    v->end - v->start > m->size - v->pgoff)
+			return fail(p, "vma %#llx: maps past the end of its shared memory",
+				    (unsigned long long)v->start);
+	}
 	if (!shmem && ((ret = check_plain_file(p, v->file_objref, "file"))))
 		return ret;
 	if (!shmem && (v->kind == VMA_FILE) != (v->file_objref != 0))
@@ -595,6 +627,8 @@ static int check_fd(struct parser *p, const void *payload)
 	if ((ret = ref_obj(p, f->fdt_objref, OBJ_FDTABLE, false, "fdtable")) ||
 	    (ret = ref_obj(p, f->file_objref, OBJ_FILE, false, "file")))
 		return ret;
+	if (obj_rec_type(p, f->file_objref) == REC_SHMEM)
+		return fail(p, "fd %d: names shared memory, which is not an open file", f->fd);
 	if (f->fd < 0 || f->fd >= CRYO_FD_MAX || f->flags & ~FD_FLAG_CLOEXEC)
 		return fail(p, "fd %d: out of range or unknown flags %#x", f->fd, f->flags);
 	s = &p->state[f->fdt_objref];
@@ -642,8 +676,8 @@ static int check_pipe_file(struct parser *p, const void *payload)
 	    (ret = ref_obj(p, f->pipe_objref, OBJ_PIPE, false, "pipe")))
 		return ret;
 	pipe = image_obj_record(p->img, f->pipe_objref, OBJ_PIPE)->payload;
-	if (f->flags & ~PIPE_FILE_FLAGS || mode == 3 || (mode == O_RDWR && !pipe->path_len) ||
-	    f->pad)
+	(void)pipe; /* O_RDWR: a FIFO, or a pipe reopened through /proc */
+	if (f->flags & ~PIPE_FILE_FLAGS || mode == 3 || f->pad)
 		return fail(p, "pipe file objref %u: open flags %#x", f->objref, f->flags);
 	return 0;
 }

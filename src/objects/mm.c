@@ -228,7 +228,7 @@ static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct pa
 }
 
 static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
-		      const uint32_t *kinds, const uint8_t *shmem_first)
+		      const uint32_t *kinds)
 {
 	struct page_batch b = { .hdr.mm_objref = t->mm_objref, .mem_fd = -1, .shmem_fd = -1 };
 	char path[64];
@@ -248,11 +248,14 @@ static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 		goto out;
 	}
 	for (size_t i = 0; i < l->nr && !ret; i++) {
-		if (kinds[i] == VMA_ANON && l->vmas[i].shared) {
-			/* a shared object's bytes go once, with its first mapping */
-			if (shmem_first[i])
-				ret = dump_shmem_pages(ctx, t, &b, &l->vmas[i]);
-		} else if (has_private_data(&l->vmas[i], kinds[i]))
+		/*
+		 * Every mapping of a shared object saves the part it maps: a second
+		 * mapping may cover another part (a split mapping, another task's).
+		 * Where they overlap the bytes are the same, written twice at restart.
+		 */
+		if (kinds[i] == VMA_ANON && l->vmas[i].shared)
+			ret = dump_shmem_pages(ctx, t, &b, &l->vmas[i]);
+		else if (has_private_data(&l->vmas[i], kinds[i]))
 			ret = dump_vma_pages(ctx, t, &b, pagemap_fd, &l->vmas[i]);
 	}
 	if (!ret)
@@ -469,7 +472,7 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	if (!ret)
 		ret = write_vmas(ctx, t, &l, kinds, file_refs);
 	if (!ret)
-		ret = dump_pages(ctx, t, &l, kinds, shmem_first);
+		ret = dump_pages(ctx, t, &l, kinds);
 	free(shmem_first);
 	free(kinds);
 	free(file_refs);

@@ -326,11 +326,16 @@ static int make_pipe(struct rst_ctx *ctx, const struct rec_pipe *p, int *ret_r, 
 	}
 	if (p->path_len) {
 		fds[0] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fds[0] < 0 || fstat(fds[0], &st) < 0 || !S_ISFIFO(st.st_mode))
-			return rst_fail(ctx, fds[0] < 0 ? -errno : -ESTALE,
+		if (fds[0] < 0 || fstat(fds[0], &st) < 0 || !S_ISFIFO(st.st_mode)) {
+			int err = fds[0] < 0 ? errno : 0;
+
+			if (fds[0] >= 0)
+				close(fds[0]);
+			return rst_fail(ctx, err ? -err : -ESTALE,
 					"pid %d pipe objref %u: %s is not a FIFO any more%s%s",
-					ctx->pid, p->objref, path, fds[0] < 0 ? ": " : "",
-					fds[0] < 0 ? strerror(errno) : "");
+					ctx->pid, p->objref, path, err ? ": " : "",
+					err ? strerror(err) : "");
+		}
 		fds[1] = dup(fds[0]);
 	} else if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
 		return rst_fail(ctx, -errno, "pid %d pipe objref %u: cannot make it: %s", ctx->pid,

@@ -112,7 +112,7 @@ int tracee_seize(struct tracee *t, pid_t tid)
 
 int tracee_detach(struct tracee *t)
 {
-	int ret;
+	int ret = 0, err;
 
 	if (!t->seized)
 		return 0;
@@ -126,12 +126,11 @@ int tracee_detach(struct tracee *t)
 
 		arch_regs_restart_syscall(&regs, RESTART_IN_PLACE);
 		ret = set_regs(t->tid, &regs);
-		if (ret)
-			return ret;
 	}
-	ret = (int)ptrace_req(PTRACE_DETACH, t->tid, NULL, NULL);
+	/* detached even so: a task left traced and stopped is worse than an EINTR */
+	err = (int)ptrace_req(PTRACE_DETACH, t->tid, NULL, NULL);
 	t->seized = false;
-	return ret;
+	return ret ? ret : err;
 }
 
 int tracee_get_xstate(struct tracee *t, void *buf, size_t size, size_t *ret_len)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "image/reader.h"
@@ -796,9 +797,9 @@ static void pipe_data_too_big(struct ib_pipe *p)
 	p->data.data_len = 9; /* the record holds 8 */
 }
 
-static void pipe_rdwr_not_fifo(struct ib_pipe *p)
+static void pipe_bad_flags(struct ib_pipe *p)
 {
-	p->rd.flags = O_RDWR;
+	p->rd.flags = O_RDONLY | O_DIRECT; /* a packet-mode pipe */
 }
 
 static void pipe_fifo(struct ib_pipe *p)
@@ -828,7 +829,7 @@ static void test_pipe_records(void)
 	} cases[] = {
 		{ pipe_odd_size, REC_PIPE, "is not a pipe's" },
 		{ pipe_data_too_big, REC_PIPE_DATA, "do not fit" },
-		{ pipe_rdwr_not_fifo, REC_PIPE_FILE, "open flags" },
+		{ pipe_bad_flags, REC_PIPE_FILE, "open flags" },
 		{ pipe_relative_fifo, REC_PIPE, "not absolute" },
 		{ pipe_second_data, REC_PIPE_DATA, "a second data record" },
 	};
@@ -850,6 +851,43 @@ static void test_pipe_records(void)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		ib_pipe_image(&b, cases[i].edit);
 		expect_reject(&b, cases[i].type, cases[i].why, cases[i].why);
+		ib_free(&b);
+	}
+}
+
+/* A zombie's wait status must be one a task can die with: restart makes it die so. */
+static void test_zombie_status(void)
+{
+	static const struct {
+		int32_t status;
+		bool ok;
+	} cases[] = {
+		{ 3 << 8, true },    { 0, true },	{ 15, true },	       { 9, true },
+		{ 11 | 0x80, true }, { 0x137f, false }, { 17, false },	       { 19, false },
+		{ 28, false },	     { 65, false },	{ 3 << 8 | 1, false }, { 1 << 16, false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct rec_task zombie = { .objref = 1,
+					   .pid = 100,
+					   .tgid = 100,
+					   .pgid = 100,
+					   .sid = 100,
+					   .state = TASK_ZOMBIE,
+					   .exit_status = cases[i].status,
+					   .comm = "gone" };
+		struct image_error err;
+		struct image *img = NULL;
+		struct ib b;
+		int ret;
+
+		ib_begin(&b);
+		ib_rec(&b, REC_TASK, &zombie, sizeof(zombie));
+		ib_end(&b);
+		ret = image_parse(b.buf, b.len, 0, &img, &err);
+		if (!check_int(ret, ==, cases[i].ok ? 0 : -EINVAL))
+			printf("#   status %#x\n", (unsigned)cases[i].status);
+		image_free(img);
 		ib_free(&b);
 	}
 }
@@ -965,6 +1003,7 @@ int main(void)
 	test_tty_records();
 	test_tty_without_live_task();
 	test_pipe_records();
+	test_zombie_status();
 	test_writer_path();
 	return tap_done();
 }
