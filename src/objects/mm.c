@@ -283,10 +283,10 @@ static int mapped_file_path(pid_t pid, const struct proc_vma *v, char *buf, size
  * The shared object behind a MAP_SHARED|MAP_ANONYMOUS mapping: one per
  * shmem inode (the identity map_files shows, doc/tree-experiments t03), so
  * tasks that inherited the mapping, or one task mapping it twice, share it
- * again at restart. *RET_FIRST: this is the first mapping of it met.
+ * again at restart.
  */
 static int dump_shmem(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma *v,
-		      uint32_t *ret_objref, uint8_t *ret_first)
+		      uint32_t *ret_objref)
 {
 	char path[64];
 	struct stat st;
@@ -312,7 +312,6 @@ static int dump_shmem(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 
 		ret = objhash_lookup_or_add(ctx->objs, OBJ_FILE, &key, ret_objref, &is_new);
 	}
-	*ret_first = is_new;
 	if (ret || !is_new)
 		return ret;
 	{
@@ -329,7 +328,7 @@ static int dump_shmem(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 
 /* Files first: every record must come after the objects it names. */
 static int dump_vma_files(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
-			  const uint32_t *kinds, uint32_t *file_refs, uint8_t *shmem_first)
+			  const uint32_t *kinds, uint32_t *file_refs)
 {
 	char path[CRYO_PATH_MAX];
 
@@ -339,7 +338,7 @@ static int dump_vma_files(struct ckpt_ctx *ctx, struct ckpt_task *t, const struc
 
 		file_refs[i] = 0;
 		if (kinds[i] == VMA_ANON && v->shared) {
-			ret = dump_shmem(ctx, t, v, &file_refs[i], &shmem_first[i]);
+			ret = dump_shmem(ctx, t, v, &file_refs[i]);
 			if (ret)
 				return ret;
 			continue;
@@ -441,7 +440,6 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	struct proc_vma_list l = { 0 };
 	uint32_t *kinds = NULL, *file_refs = NULL, exe_ref = 0;
-	uint8_t *shmem_first = NULL;
 	char exe[CRYO_PATH_MAX];
 	struct obj_key key = { .hash = (uint64_t)t->pid, .word = { (uint64_t)t->pid } };
 	bool is_new;
@@ -457,14 +455,13 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		l.nr--;
 	kinds = calloc(l.nr + 1, sizeof(*kinds));
 	file_refs = calloc(l.nr + 1, sizeof(*file_refs));
-	shmem_first = calloc(l.nr + 1, sizeof(*shmem_first));
-	ret = kinds && file_refs && shmem_first ? check_vmas(t, &l, kinds) : -ENOMEM;
+	ret = kinds && file_refs ? check_vmas(t, &l, kinds) : -ENOMEM;
 	if (!ret)
 		ret = proc_readlink(t->pid, "exe", exe, sizeof(exe));
 	if (!ret)
 		ret = files_dump_path(ctx, t, exe, O_RDONLY, &exe_ref);
 	if (!ret)
-		ret = dump_vma_files(ctx, t, &l, kinds, file_refs, shmem_first);
+		ret = dump_vma_files(ctx, t, &l, kinds, file_refs);
 	if (!ret)
 		ret = objhash_lookup_or_add(ctx->objs, OBJ_MM, &key, &t->mm_objref, &is_new);
 	if (!ret)
@@ -473,7 +470,6 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		ret = write_vmas(ctx, t, &l, kinds, file_refs);
 	if (!ret)
 		ret = dump_pages(ctx, t, &l, kinds);
-	free(shmem_first);
 	free(kinds);
 	free(file_refs);
 	proc_vma_list_free(&l);

@@ -5,7 +5,8 @@
  * checkpoint; after it, a byte the child writes must be seen by the parent
  * and one the parent writes by the child, and the mapping is still
  * "/dev/zero (deleted)". A second shared mapping, the parent's alone, stays
- * its own object.
+ * its own object; its upper half is made read-only, which splits it in two
+ * mappings of one object: both halves must keep their bytes.
  */
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -36,6 +37,7 @@ int main(void)
 	cr_check(shared != MAP_FAILED && own != MAP_FAILED, "mmap: %m");
 	cr_fill((void *)shared, LEN / 2, 1);
 	cr_fill((void *)own, LEN, 3);
+	cr_check(mprotect((void *)(own + LEN / 2), LEN / 2, PROT_READ) == 0, "mprotect: %m");
 	child = fork();
 	if (child == 0) {
 		/* the child's half; the last page is the mailbox */
