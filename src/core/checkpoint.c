@@ -78,12 +78,25 @@ static void drop_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		t->scratch = 0;
 }
 
+int ckpt_fetch_fd(pid_t pid, int fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), cfd;
+
+	if (pidfd < 0)
+		return -errno;
+	cfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (cfd < 0)
+		cfd = -errno;
+	close(pidfd);
+	return cfd;
+}
+
 int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags)
 {
 	size_t len = strlen(path) + 1;
 	uint64_t page;
 	long fd, r;
-	int ret, pidfd, cfd;
+	int ret, cfd;
 
 	if (len > (size_t)ctx->page_size)
 		return -ENAMETOOLONG;
@@ -101,12 +114,7 @@ int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, 
 		return ret;
 	if (fd < 0)
 		return (int)fd;
-	pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
-	cfd = pidfd < 0 ? -errno : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
-	if (cfd < 0 && pidfd >= 0)
-		cfd = -errno;
-	if (pidfd >= 0)
-		close(pidfd);
+	cfd = ckpt_fetch_fd(t->pid, (int)fd);
 	ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r);
 	return cfd;
 }

@@ -51,6 +51,9 @@ int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, l
 int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
 		    int arg_index, void *out, size_t len);
 
+/* cryo's own descriptor of PID's FD: the same open file description (pidfd_getfd). */
+int ckpt_fetch_fd(pid_t pid, int fd);
+
 /*
  * Opens PATH in task T (an injected openat with FLAGS, resolved in the
  * task's root and cwd) and returns cryo's descriptor of that open file;

@@ -52,19 +52,6 @@ struct ck_pipes {
 	size_t nr_pipes;
 };
 
-static int fetch_fd(pid_t pid, int fd)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), cfd;
-
-	if (pidfd < 0)
-		return -errno;
-	cfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (cfd < 0)
-		cfd = -errno;
-	close(pidfd);
-	return cfd;
-}
-
 static struct ck_pipe *find_pipe(struct ck_pipes *pp, const struct stat *st, size_t *ret_at)
 {
 	for (size_t i = 0; i < pp->nr_pipes; i++)
@@ -178,7 +165,7 @@ static int read_buffered(struct ck_pipe *p, uint32_t *ret_size, char **ret_data,
 	char *data = NULL;
 	ssize_t n = 0;
 
-	src = fetch_fd(p->pid, p->read_fd >= 0 ? p->read_fd : p->fd);
+	src = ckpt_fetch_fd(p->pid, p->read_fd >= 0 ? p->read_fd : p->fd);
 	if (src < 0)
 		return src;
 	size = fcntl(src, F_GETPIPE_SZ);

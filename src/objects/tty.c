@@ -129,19 +129,6 @@ int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *
 
 /* --- 1. collect ------------------------------------------------------------------- */
 
-static int fetch_fd(pid_t pid, int fd)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), cfd;
-
-	if (pidfd < 0)
-		return -errno;
-	cfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (cfd < 0)
-		cfd = -errno;
-	close(pidfd);
-	return cfd;
-}
-
 /* A hung-up file polls HUP and fails TCGETS2 with EIO (2.10). */
 static bool file_dead(int cfd)
 {
@@ -221,7 +208,7 @@ static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st
 	if (ret || !is_new)
 		return ret;
 	ret = proc_read_fdinfo(pid, fd, &info);
-	cfd = ret ? ret : fetch_fd(pid, fd);
+	cfd = ret ? ret : ckpt_fetch_fd(pid, fd);
 	if (cfd < 0) {
 		log_error(
 		    "pid %d fd %d: cannot get the terminal's descriptor (pidfd_getfd): %s; run "
