@@ -819,6 +819,10 @@ static int take_report(struct rst_ctx *ctx, const struct restorer_report *r)
 		return 0;
 	case RST_STEP_BORN:
 		return 0;
+	case RST_STEP_DONE:
+		if (t)
+			t->done = true;
+		return 0;
 	case RST_STEP_PREPARE:
 		log_error("%.*s", (int)sizeof(r->text), r->text);
 		return -EIO;
@@ -1013,8 +1017,13 @@ static int tracee_event(struct rst_task *t, int status)
 		log_error("pid %d: the restored task died before it was complete", t->pid);
 		return -ECHILD;
 	}
-	if (WSTOPSIG(status) == SIGSTOP)
+	if (WSTOPSIG(status) == SIGSTOP && t->done)
 		return 1;
+	if (WSTOPSIG(status) ==
+	    SIGSTOP) { /* someone else's: not delivered, it is restored anyway */
+		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
+		return 0;
+	}
 	if (status >> 16 == PTRACE_EVENT_STOP) { /* a group stop: go on */
 		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 		return 0;
@@ -1052,7 +1061,9 @@ static int await_restored(struct rst_ctx *ctx, int fd)
 		t = task_by_pid(ctx, pid);
 		if (!t)
 			continue;
-		ret = tracee_event(t, status);
+		ret = drain_reports(ctx, fd); /* its DONE report, written just before its stop */
+		if (!ret)
+			ret = tracee_event(t, status);
 		if (ret == 1) {
 			t->stopped = true;
 			stopped++;

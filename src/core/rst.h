@@ -49,6 +49,7 @@ struct rst_task {
 	pid_t session_helper;
 	/* restart's side, once the task is born */
 	bool seized, stopped;
+	bool done; /* its restorer reported RST_STEP_DONE: its next SIGSTOP is the end */
 	uint64_t block, block_len; /* the restorer's block, from its report */
 };
 

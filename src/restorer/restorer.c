@@ -328,7 +328,12 @@ void restorer_main(struct restorer_args *a)
 	set_task(a);
 	set_creds(a);
 	set_itimers(a);
-	/* done: restart takes over from here, through ptrace */
+	/* done: restart takes over from here, through ptrace; it knows this stop is ours */
+	{
+		struct restorer_report r = { .step = RST_STEP_DONE, .pid = a->pid };
+
+		raw_syscall3(__NR_write, a->report_fd, &r, sizeof(r));
+	}
 	raw_syscall1(__NR_close, a->report_fd);
 	raw_syscall2(__NR_kill, raw_syscall0(__NR_getpid), SIGSTOP);
 	fail(a, RST_STEP_TASK, -4 /* EINTR: not stopped */, 0);

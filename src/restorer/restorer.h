@@ -53,6 +53,7 @@ enum restorer_step {
 	RST_STEP_PREPARE = 0, /* restart's child, before the blob: text says what failed */
 	RST_STEP_BLOCK = 100, /* not a failure: where the block is (where, len) */
 	RST_STEP_BORN = 101,  /* not a failure: the task and its children exist; it waits */
+	RST_STEP_DONE = 102,  /* not a failure: the restorer is about to stop the task */
 	RST_STEP_UNMAP = 1,
 	RST_STEP_VDSO,
 	RST_STEP_MMAP,
