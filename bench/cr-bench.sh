@@ -13,7 +13,7 @@ RUNS=${RUNS:-5}
 SIZES=${*:-64 1024}
 tmp=$(mktemp -d "${BENCH_DIR:-/var/tmp}/cryo-bench.XXXXXX")
 pid=
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 make -s cryo
 gcc -O2 -o "$tmp/memhog" bench/memhog.c
 gcc -O2 -o "$tmp/pvm-copy" bench/pvm-copy.c

@@ -4,6 +4,7 @@
  * into FILE with process_vm_readv in large iovecs, then fsync, as a
  * checkpoint of that memory must at least do.  pvm-copy PID ADDR LEN FILE
  */
+#define _GNU_SOURCE /* process_vm_readv */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
