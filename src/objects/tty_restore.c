@@ -390,10 +390,8 @@ static int open_slave_file(struct rst_ctx *ctx, struct rst_pty *p, const struct 
 /* Whether a task of the image gets the tty as its controlling terminal. */
 static bool is_ctty(const struct rst_ctx *ctx, uint32_t tty_objref)
 {
-	for (size_t i = 0; i < ctx->img->nr_recs; i++)
-		if (ctx->img->recs[i].type == REC_TTY_CTTY &&
-		    ((const struct rec_tty_ctty *)ctx->img->recs[i].payload)->tty_objref ==
-			tty_objref)
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].ctty && ctx->tasks[i].ctty->tty_objref == tty_objref)
 			return true;
 	return false;
 }
@@ -528,14 +526,6 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 
 /* --- checks before anything is made -------------------------------------------------- */
 
-static const struct rst_task *task_of(const struct rst_ctx *ctx, uint32_t objref)
-{
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].task->objref == objref)
-			return &ctx->tasks[i];
-	return NULL;
-}
-
 static bool pgid_in_image(const struct rst_ctx *ctx, int32_t pgid)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
@@ -569,16 +559,13 @@ static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
 			  s->index, d ? inst_path(d->payload) : "unknown");
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
-		const struct image_record *r = &ctx->img->recs[i];
-		const struct rec_tty_ctty *c = r->payload;
-		const struct rst_task *t;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct rst_task *t = &ctx->tasks[i];
 
-		if (r->type != REC_TTY_CTTY || c->tty_objref != s->objref)
+		if (!t->ctty || t->ctty->tty_objref != s->objref)
 			continue;
-		t = task_of(ctx, c->task_objref);
 		/* a member gets it from the leader: the leader must be restored with it */
-		if (t && t->task->sid != t->pid && !leader_has_ctty(ctx, t->task->sid, s->objref)) {
+		if (t->task->sid != t->pid && !leader_has_ctty(ctx, t->task->sid, s->objref)) {
 			log_error(
 			    "pid %d: its controlling terminal is pty %u, but it does not lead "
 			    "its session %d, whose leader is not in the image; not supported yet",
