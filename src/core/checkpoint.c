@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -76,6 +77,34 @@ static void drop_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	if (t->scratch &&
 	    !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0, &r))
 		t->scratch = 0;
+}
+
+int ckpt_for_each_fd(struct ckpt_ctx *ctx,
+		     int (*fn)(void *arg, pid_t pid, int fd, const struct stat *st), void *arg)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		pid_t pid = ctx->tasks[i].pid;
+		size_t nr = 0;
+		int *fds = NULL, ret;
+
+		if (ctx->tasks[i].zombie)
+			continue;
+		ret = proc_list_fds(pid, &fds, &nr);
+		if (ret)
+			log_error("pid %d: cannot list its fds: %s", pid, strerror(-ret));
+		for (size_t k = 0; k < nr && !ret; k++) {
+			char link[48];
+			struct stat st;
+
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fds[k]);
+			if (stat(link, &st) == 0) /* files_dump reports what cannot be inspected */
+				ret = fn(arg, pid, fds[k], &st);
+		}
+		free(fds);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int ckpt_fetch_fd(pid_t pid, int fd)

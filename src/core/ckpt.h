@@ -51,6 +51,14 @@ int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, l
 int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
 		    int arg_index, void *out, size_t len);
 
+/*
+ * Calls FN for every fd of every live task, with the stat of the file it
+ * names; stops at the first error FN returns. Logs a task whose fds
+ * cannot be listed.
+ */
+int ckpt_for_each_fd(struct ckpt_ctx *ctx,
+		     int (*fn)(void *arg, pid_t pid, int fd, const struct stat *st), void *arg);
+
 /* cryo's own descriptor of PID's FD: the same open file description (pidfd_getfd). */
 int ckpt_fetch_fd(pid_t pid, int fd);
 
@@ -77,6 +85,12 @@ int signal_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
  */
 int files_lookup_fd(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
 		    uint32_t *ret_objref, bool *ret_new);
+/*
+ * The objref of a file an earlier pass saved (SAVED_WITH, e.g. "the pipes",
+ * names that pass for the message); -EAGAIN if the fd is new. Logs.
+ */
+int files_lookup_saved(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		       const char *path, const char *saved_with, uint32_t *ret_objref);
 
 /* Terminals (src/objects/tty.c, doc/pty.md section 5). */
 enum tty_end {
@@ -95,9 +109,6 @@ int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *
 
 /* Pipes and FIFOs (src/objects/pipe.c): every pipe of the tree, its files and data. */
 int pipe_dump(struct ckpt_ctx *ctx);
-/* The objref pipe_dump gave the file of PID's FD. */
-int pipe_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
-		     const char *path, uint32_t *ret_objref);
 
 /* Files by path (exe, mappings): their objref, written on first use. */
 int files_dump_path(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags,

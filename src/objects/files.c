@@ -187,6 +187,21 @@ int files_lookup_fd(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *
 	return ret;
 }
 
+int files_lookup_saved(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
+		       const char *path, const char *saved_with, uint32_t *ret_objref)
+{
+	bool is_new;
+	int ret = files_lookup_fd(ctx, pid, fd, st, ret_objref, &is_new);
+
+	if (!ret && is_new) {
+		/* the pass that saved its kind saw every fd of the frozen tree: this one is new */
+		log_error("pid %d fd %d: %s appeared after %s were saved; retry the checkpoint",
+			  pid, fd, path, saved_with);
+		ret = -EAGAIN;
+	}
+	return ret;
+}
+
 static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint32_t *ret_objref)
 {
 	struct proc_fdinfo info;
@@ -209,7 +224,7 @@ static int dump_fd_file(struct ckpt_ctx *ctx, struct ckpt_task *t, int fd, uint3
 	if (S_ISCHR(st.st_mode) && tty_end_of(st.st_rdev) != TTY_END_NONE)
 		return tty_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
 	if (S_ISFIFO(st.st_mode))
-		return pipe_file_objref(ctx, t->pid, fd, &st, path, ret_objref);
+		return files_lookup_saved(ctx, t->pid, fd, &st, path, "the pipes", ret_objref);
 	if (!strcmp(path, "anon_inode:[signalfd]"))
 		return dump_signalfd(ctx, t, fd, &st, &info, ret_objref);
 	if (kind_of(&st, &kind) || path[0] != '/') {

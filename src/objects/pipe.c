@@ -129,29 +129,23 @@ static int add_pipe_file(struct ckpt_ctx *ctx, struct ck_pipes *pp, pid_t pid, i
 	return 0;
 }
 
+struct collect_arg {
+	struct ckpt_ctx *ctx;
+	struct ck_pipes *pp;
+};
+
+static int collect_one(void *arg, pid_t pid, int fd, const struct stat *st)
+{
+	struct collect_arg *c = arg;
+
+	return S_ISFIFO(st->st_mode) ? add_pipe_file(c->ctx, c->pp, pid, fd, st) : 0;
+}
+
 static int collect(struct ckpt_ctx *ctx, struct ck_pipes *pp)
 {
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		pid_t pid = ctx->tasks[i].pid;
-		size_t nr = 0;
-		int *fds = NULL, ret;
+	struct collect_arg c = { ctx, pp };
 
-		if (ctx->tasks[i].zombie)
-			continue;
-		ret = proc_list_fds(pid, &fds, &nr);
-		for (size_t k = 0; k < nr && !ret; k++) {
-			char link[48];
-			struct stat st;
-
-			snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fds[k]);
-			if (stat(link, &st) == 0 && S_ISFIFO(st.st_mode))
-				ret = add_pipe_file(ctx, pp, pid, fds[k], &st);
-		}
-		free(fds);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return ckpt_for_each_fd(ctx, collect_one, &c);
 }
 
 /*
@@ -267,21 +261,6 @@ int pipe_dump(struct ckpt_ctx *ctx)
 		ret = write_pipe(ctx, &pp, i);
 	free(pp.files);
 	free(pp.pipes);
-	return ret;
-}
-
-int pipe_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
-		     const char *path, uint32_t *ret_objref)
-{
-	bool is_new;
-	int ret = files_lookup_fd(ctx, pid, fd, st, ret_objref, &is_new);
-
-	if (!ret && is_new) {
-		log_error("pid %d fd %d: %s appeared after the pipes were saved; retry the "
-			  "checkpoint",
-			  pid, fd, path);
-		ret = -EAGAIN;
-	}
 	return ret;
 }
 

@@ -105,26 +105,23 @@ enum tty_end tty_end_of(dev_t rdev)
 	return TTY_END_NONE;
 }
 
+/* A task's controlling tty as a device number: /proc/PID/stat encodes it as new_encode_dev. */
+static dev_t ctty_dev(const struct proc_stat *st)
+{
+	unsigned int v = (unsigned int)st->tty_nr;
+
+	return makedev((v >> 8) & 0xfff, (v & 0xff) | ((v >> 12) & 0xfff00));
+}
+
 int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
 		    const char *path, uint32_t *ret_objref)
 {
-	bool is_new;
-	int ret;
-
 	if (tty_end_of(st->st_rdev) == TTY_END_OTHER) {
 		log_error("pid %d fd %d: %s is a terminal of another kind (%u:%u), not supported",
 			  pid, fd, path, major(st->st_rdev), minor(st->st_rdev));
 		return -ENOTSUP;
 	}
-	ret = files_lookup_fd(ctx, pid, fd, st, ret_objref, &is_new);
-	if (!ret && is_new) {
-		/* tty_dump saw every terminal fd of the frozen tree: this one is new */
-		log_error("pid %d fd %d: %s appeared after the terminals were saved; retry the "
-			  "checkpoint",
-			  pid, fd, path);
-		ret = -EAGAIN;
-	}
-	return ret;
+	return files_lookup_saved(ctx, pid, fd, st, path, "the terminals", ret_objref);
 }
 
 /* --- 1. collect ------------------------------------------------------------------- */
@@ -234,41 +231,23 @@ static int add_file(struct ck_ttys *tt, pid_t pid, int fd, const struct stat *st
 	return check_file(f);
 }
 
+static int collect_one(void *arg, pid_t pid, int fd, const struct stat *st)
+{
+	if (!S_ISCHR(st->st_mode))
+		return 0;
+	switch (tty_end_of(st->st_rdev)) {
+	case TTY_END_MASTER:
+	case TTY_END_SLAVE:
+	case TTY_END_DEVTTY:
+		return add_file(arg, pid, fd, st);
+	default:
+		return 0;
+	}
+}
+
 static int collect(struct ck_ttys *tt)
 {
-	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
-		pid_t pid = tt->ctx->tasks[i].pid;
-		size_t nr = 0;
-		int *fds = NULL, ret;
-
-		if (tt->ctx->tasks[i].zombie)
-			continue;
-
-		ret = proc_list_fds(pid, &fds, &nr);
-		if (ret)
-			log_error("pid %d: cannot list its fds: %s", pid, strerror(-ret));
-		for (size_t k = 0; k < nr && !ret; k++) {
-			char link[48];
-			struct stat st;
-
-			snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fds[k]);
-			if (stat(link, &st) < 0 || !S_ISCHR(st.st_mode))
-				continue; /* files_dump reports what cannot be inspected */
-			switch (tty_end_of(st.st_rdev)) {
-			case TTY_END_MASTER:
-			case TTY_END_SLAVE:
-			case TTY_END_DEVTTY:
-				ret = add_file(tt, pid, fds[k], &st);
-				break;
-			default:
-				break;
-			}
-		}
-		free(fds);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return ckpt_for_each_fd(tt->ctx, collect_one, tt);
 }
 
 /* --- 2. pair ------------------------------------------------------------------------ */
@@ -493,14 +472,12 @@ static int find_cttys(struct ck_ttys *tt)
 {
 	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
 		struct ckpt_task *t = &tt->ctx->tasks[i];
-		unsigned int maj = ((unsigned)t->stat.tty_nr >> 8) & 0xfff;
-		unsigned int min = ((unsigned)t->stat.tty_nr & 0xff) |
-				   (((unsigned)t->stat.tty_nr >> 12) & 0xfff00);
+		dev_t dev = ctty_dev(&t->stat);
 		int ret;
 
 		/* another kind of terminal is refused by name when the ctty records are written */
-		if (t->zombie || !t->stat.tty_nr ||
-		    tty_end_of(makedev(maj, min)) != TTY_END_SLAVE || ctty_seen(tt, &t->stat, min))
+		if (t->zombie || !t->stat.tty_nr || tty_end_of(dev) != TTY_END_SLAVE ||
+		    ctty_seen(tt, &t->stat, minor(dev)))
 			continue;
 		ret = open_ctty(tt, t);
 		if (ret)
@@ -575,12 +552,9 @@ static void external_session(struct ck_ttys *tt, struct ck_pty *p)
 {
 	for (size_t i = 0; i < tt->ctx->nr_tasks; i++) {
 		const struct proc_stat *st = &tt->ctx->tasks[i].stat;
-		unsigned int maj = ((unsigned)st->tty_nr >> 8) & 0xfff;
-		unsigned int min =
-		    ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
+		dev_t dev = ctty_dev(st);
 
-		if (st->tty_nr && tty_end_of(makedev(maj, min)) == TTY_END_SLAVE &&
-		    min == p->index) {
+		if (st->tty_nr && tty_end_of(dev) == TTY_END_SLAVE && minor(dev) == p->index) {
 			p->sid = st->session;
 			p->fg_pgid = st->tpgid > 0 ? st->tpgid : 0;
 		}
@@ -948,8 +922,8 @@ static int write_pty(struct ck_ttys *tt, int at)
 static int write_ctty(struct ck_ttys *tt, struct ckpt_task *t)
 {
 	const struct proc_stat *st = &t->stat;
-	unsigned int maj = ((unsigned)st->tty_nr >> 8) & 0xfff;
-	unsigned int min = ((unsigned)st->tty_nr & 0xff) | (((unsigned)st->tty_nr >> 12) & 0xfff00);
+	dev_t dev = ctty_dev(st);
+	unsigned int maj = major(dev), min = minor(dev);
 	struct rec_tty_ctty c = { .task_objref = t->objref };
 
 	if (t->zombie || !st->tty_nr)
