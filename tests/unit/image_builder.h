@@ -382,6 +382,24 @@ static inline int ib_tty_image(struct ib *b, void (*edit)(struct ib_tty *t))
 	return ib_end(b);
 }
 
+/*
+ * The only task of an image whose root exited (objref 1, pid 100, its own
+ * session): records that need no per-task state can follow it.
+ */
+static inline void ib_zombie_root(struct ib *b, int32_t exit_status)
+{
+	struct rec_task zombie = { .objref = 1,
+				   .pid = 100,
+				   .tgid = 100,
+				   .pgid = 100,
+				   .sid = 100,
+				   .state = TASK_ZOMBIE,
+				   .exit_status = exit_status,
+				   .comm = "gone" };
+
+	ib_rec(b, REC_TASK, &zombie, sizeof(zombie));
+}
+
 /* Pipe records around a zombie root (no per-task state needed); EDIT breaks one rule. */
 struct ib_pipe {
 	struct rec_pipe pipe;
@@ -394,13 +412,6 @@ struct ib_pipe {
 
 static inline void ib_pipe_image(struct ib *b, void (*edit)(struct ib_pipe *p))
 {
-	struct rec_task zombie = { .objref = 1,
-				   .pid = 100,
-				   .tgid = 100,
-				   .pgid = 100,
-				   .sid = 100,
-				   .state = TASK_ZOMBIE,
-				   .comm = "gone" };
 	struct ib_pipe p = {
 		.pipe = { .objref = 2, .size = 65536 },
 		.rd = { .objref = 3, .pipe_objref = 2, .flags = O_RDONLY | O_NONBLOCK },
@@ -412,7 +423,7 @@ static inline void ib_pipe_image(struct ib *b, void (*edit)(struct ib_pipe *p))
 	if (edit)
 		edit(&p);
 	ib_begin(b);
-	ib_rec(b, REC_TASK, &zombie, sizeof(zombie));
+	ib_zombie_root(b, 0);
 	image_write_rec(&b->w, REC_PIPE, &p.pipe, sizeof(p.pipe), p.path, p.pipe.path_len);
 	ib_rec(b, REC_PIPE_FILE, &p.rd, sizeof(p.rd));
 	ib_rec(b, REC_PIPE_FILE, &p.wr, sizeof(p.wr));

@@ -750,13 +750,6 @@ static void tty_member_and_leader(struct ib_tty *t)
  */
 static void test_tty_without_live_task(void)
 {
-	struct rec_task zombie = { .objref = 1,
-				   .pid = 100,
-				   .tgid = 100,
-				   .pgid = 100,
-				   .sid = 100,
-				   .state = TASK_ZOMBIE,
-				   .comm = "gone" };
 	struct rec_devpts d = { .objref = 2,
 				.dev_minor = 25,
 				.flags = DEVPTS_DEFAULT,
@@ -776,7 +769,7 @@ static void test_tty_without_live_task(void)
 	struct ib b;
 
 	ib_begin(&b);
-	ib_rec(&b, REC_TASK, &zombie, sizeof(zombie));
+	ib_zombie_root(&b, 0);
 	image_write_rec(&b.w, REC_DEVPTS, &d, sizeof(d), "/dev/pts", 9);
 	ib_rec(&b, REC_TTY_MASTER, &m, sizeof(m));
 	ib_rec(&b, REC_TTY_SLAVE, &sl, sizeof(sl));
@@ -868,21 +861,13 @@ static void test_zombie_status(void)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct rec_task zombie = { .objref = 1,
-					   .pid = 100,
-					   .tgid = 100,
-					   .pgid = 100,
-					   .sid = 100,
-					   .state = TASK_ZOMBIE,
-					   .exit_status = cases[i].status,
-					   .comm = "gone" };
 		struct image_error err;
 		struct image *img = NULL;
 		struct ib b;
 		int ret;
 
 		ib_begin(&b);
-		ib_rec(&b, REC_TASK, &zombie, sizeof(zombie));
+		ib_zombie_root(&b, cases[i].status);
 		ib_end(&b);
 		ret = image_parse(b.buf, b.len, 0, &img, &err);
 		if (!check_int(ret, ==, cases[i].ok ? 0 : -EINVAL))
