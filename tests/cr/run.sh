@@ -48,16 +48,9 @@
 # appends its verdict to the same log. Programs that leave files behind for a
 # later restart are told so with CR_KEEP_FILES; CR_TMPDIR is their scratch dir.
 set -u
-# wait and /proc helpers (this script keeps its own ok and namespace entry)
+# wait and /proc helpers and the namespace entry (this script keeps its own ok)
 . "$(dirname "$0")/lib.sh"
-
-if [ -z "${CR_IN_NS:-}" ]; then
-	self=$(readlink -f "$0")
-	if unshare -p -f --kill-child --mount-proc true 2>/dev/null; then
-		exec unshare -p -f --kill-child --mount-proc env CR_IN_NS=1 "$BASH" "$self" "$@"
-	fi
-	echo "# warning: cannot make a pid namespace; running in the current one"
-fi
+cr_enter_namespace "$@"
 
 abspath() { case $1 in */*) readlink -f "$1" ;; *) echo "$1" ;; esac; }
 CRYO=$(abspath "${CRYO:-./cryo}")
