@@ -42,17 +42,19 @@ passes() {
 	until_ok 10 "verdict" more_verdicts "$before" && [ "$(tail -n 1 "$log")" = PASS ]
 }
 
-# on_script COMMAND: runs a sleep under script(1), which holds the pty master; its pid in $pid
+# on_script COMMAND: runs a sleep under script(1), which holds the pty master; its pid in $pid.
+# COMMAND is exec'd, so that the sleep is script's child whatever shell script(1) runs
+# (dash, the usual /bin/sh, does not exec a lone command by itself; bash does).
 on_script() {
 	local holder
-	setsid script -qfc "$1" /dev/null </dev/null >/dev/null 2>&1 &
+	setsid script -qfc "exec $1" /dev/null </dev/null >/dev/null 2>&1 &
 	holder=$!
 	disown "$holder"
 	until_ok 10 "script's sleep" pgrep -x -P "$holder" sleep >/dev/null
 	pid=$(pgrep -x -P "$holder" sleep)
 }
 
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(stat_field "$1" 3)" = Z ]; }
+gone() { [ -n "$1" ] && { ! kill -0 "$1" 2>/dev/null || [ "$(stat_field "$1" 3)" = Z ]; }; }
 ptys() { ls /dev/pts | grep -c '^[0-9]'; }
 
 # --- an index taken ---------------------------------------------------------------
@@ -96,7 +98,7 @@ ok "with one line naming the terminal" \
 ok "and nothing left behind" 'sleep 0.1; gone "$pid"'
 
 # the same terminal as controlling terminal only: no descriptor of it in the task
-on_script "exec sleep 1000 </dev/null >/dev/null 2>&1"
+on_script "sleep 1000 </dev/null >/dev/null 2>&1"
 ok "checkpoint of a program whose terminal is only its controlling terminal" \
 	'"$CRYO" checkpoint -o "$tmp/c.img" "$pid"'
 "$CRYO" show "$tmp/c.img" >"$tmp/c.show"
