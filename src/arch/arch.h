@@ -45,6 +45,16 @@ enum syscall_restart {
  */
 bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how);
 
+/*
+ * A few waits end with EINTR on any stop of the task, ptrace's included,
+ * where most others say "restart me": rt_sigtimedwait with no timeout.
+ * For a task cryo stopped inside one, REGS get the restartable result
+ * instead, so it waits on unless a handler runs (then EINTR, as before).
+ * With a timeout, the EINTR stays: re-issuing would lengthen the wait.
+ * Returns true if REGS changed.
+ */
+bool arch_regs_resume_wait(arch_regs_t *regs);
+
 /* The length of the syscall instruction and its bytes, to find one in a task. */
 #define ARCH_SYSCALL_INSN_LEN 2
 extern const unsigned char arch_syscall_insn[ARCH_SYSCALL_INSN_LEN];

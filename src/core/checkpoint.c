@@ -158,22 +158,23 @@ int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return n < 0 ? -errno : -EIO;
 }
 
-/* Threads are refused by name (multi-threaded processes come later). */
-static int check_threads(pid_t pid)
+/*
+ * A thread-group leader that exited while its other threads run shows as a
+ * zombie, but is not a dead process: refused by name (doc/threads.md).
+ */
+static int check_zombie_leader(pid_t pid)
 {
-	pid_t *threads = NULL;
+	pid_t *tids = NULL;
 	size_t nr = 0;
-	int ret = proc_list_threads(pid, &threads, &nr);
+	int ret = proc_list_threads(pid, &tids, &nr);
 
-	if (ret) {
-		log_error("pid %d: %s", pid, ret == -ENOENT ? "no such process" : strerror(-ret));
-	} else if (nr > 1) {
-		log_error("pid %d: has %zu threads; multi-threaded processes are not supported yet",
-			  pid, nr);
-		ret = -ENOTSUP;
-	}
-	free(threads);
-	return ret;
+	free(tids);
+	if (ret || nr <= 1)
+		return 0;
+	log_error("pid %d: its main thread has exited while %zu other threads run; a process "
+		  "whose thread-group leader is gone is not supported yet",
+		  pid, nr - 1);
+	return -ENOTSUP;
 }
 
 static ssize_t task_index(const struct ckpt_ctx *ctx, pid_t pid)
@@ -244,6 +245,8 @@ static int find_tree(struct ckpt_ctx *ctx)
 		log_error("pid %d: %s", root, ret == -ENOENT ? "no such process" : strerror(-ret));
 		return ret;
 	}
+	if ((st.state == 'Z' || st.state == 'X') && (ret = check_zombie_leader(root)))
+		return ret;
 	if (st.state == 'Z' || st.state == 'X') {
 		log_error("pid %d: is a zombie (it has exited); there is nothing to checkpoint",
 			  root);
@@ -266,6 +269,117 @@ static const char *seize_hint(int err)
 	default:
 		return "";
 	}
+}
+
+#define FREEZE_ROUNDS 100
+
+static bool same_creds(const struct proc_status *a, const struct proc_status *b)
+{
+	return !memcmp(a->uid, b->uid, sizeof(a->uid)) && !memcmp(a->gid, b->gid, sizeof(a->gid)) &&
+	       a->cap_inh == b->cap_inh && a->cap_prm == b->cap_prm && a->cap_eff == b->cap_eff &&
+	       a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb &&
+	       a->nr_groups == b->nr_groups &&
+	       (!a->nr_groups ||
+		!memcmp(a->groups, b->groups, a->nr_groups * sizeof(*a->groups))) &&
+	       a->no_new_privs == b->no_new_privs && a->seccomp == b->seccomp;
+}
+
+static bool has_thread(const struct ckpt_task *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nr_threads; i++)
+		if (t->threads[i].pid == tid)
+			return true;
+	return false;
+}
+
+/*
+ * Seizes thread TID of T and reads its /proc state. A thread that ended
+ * since it was listed is not part of the process any more: 0, not added.
+ * The kernel keeps credentials per thread; cryo restores them per process,
+ * so a thread whose differ is refused by name.
+ */
+static int add_thread(struct ckpt_task *t, pid_t tid)
+{
+	struct ckpt_task *n = realloc(t->threads, (t->nr_threads + 1) * sizeof(*n));
+	int ret;
+
+	if (!n)
+		return -ENOMEM;
+	t->threads = n;
+	n = &t->threads[t->nr_threads];
+	*n = (struct ckpt_task){ .pid = tid };
+	ret = tracee_seize(&n->tracee, tid);
+	if (ret && proc_read_stat(t->pid, tid, &n->stat))
+		return 0; /* gone */
+	if (ret) {
+		log_error("pid %d: cannot stop its thread %d with ptrace: %s", t->pid, tid,
+			  strerror(-ret));
+		return ret;
+	}
+	t->nr_threads++;
+	ret = proc_read_stat(t->pid, tid, &n->stat);
+	if (!ret)
+		ret = proc_read_status(t->pid, tid, &n->status);
+	if (ret) {
+		log_error("pid %d: cannot read the /proc status of its thread %d: %s", t->pid, tid,
+			  strerror(-ret));
+		return ret;
+	}
+	if (!same_creds(&n->status, &t->status)) {
+		log_error("pid %d: its thread %d runs with other credentials, capabilities, "
+			  "no_new_privs or seccomp than its main thread; not supported yet",
+			  t->pid, tid);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/*
+ * Seizes every other thread of the live process T. A seized thread cannot
+ * create another, so the listings end once every thread is seized.
+ */
+static int seize_threads(struct ckpt_task *t)
+{
+	for (int round = 0; round < FREEZE_ROUNDS; round++) {
+		pid_t *tids = NULL;
+		size_t nr = 0;
+		bool more = false;
+		int ret = proc_list_threads(t->pid, &tids, &nr);
+
+		for (size_t i = 0; i < nr && !ret; i++)
+			if (tids[i] != t->pid && !has_thread(t, tids[i])) {
+				ret = add_thread(t, tids[i]);
+				more = true;
+			}
+		free(tids);
+		if (ret || !more)
+			return ret;
+	}
+	log_error("pid %d: keeps creating threads faster than cryo stops them; retry", t->pid);
+	return -EAGAIN;
+}
+
+/* Lets the threads of T go, or after a kill, waits until the kernel let go of each. */
+static void release_threads(struct ckpt_task *t, bool killed)
+{
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		struct ckpt_task *th = &t->threads[i];
+		int ret;
+
+		if (killed) {
+			while (waitpid(th->pid, NULL, __WALL) < 0 && errno == EINTR)
+				;
+			th->tracee.seized = false;
+		}
+		ret = tracee_detach(&th->tracee);
+		if (ret)
+			log_error("pid %d: cannot resume its thread %d: %s", t->pid, th->pid,
+				  strerror(-ret));
+		proc_status_free(&th->status);
+	}
+	free(t->threads);
+	t->threads = NULL;
+	t->nr_threads = 0;
 }
 
 /*
@@ -303,14 +417,13 @@ static int seize_task(struct ckpt_ctx *ctx, size_t i) /* 1: gone, drop it */
 		return ret;
 	}
 	if (t->zombie)
-		return 0;
-	ret = check_threads(t->pid);
-	if (!ret && t->status.seccomp) {
+		return check_zombie_leader(t->pid);
+	if (t->status.seccomp) {
 		log_error("pid %d: runs under seccomp (mode %d); not supported yet", t->pid,
 			  t->status.seccomp);
-		ret = -ENOTSUP;
+		return -ENOTSUP;
 	}
-	return ret;
+	return seize_threads(t);
 }
 
 /* What two tasks of a tree may share only as threads do (the kcmp types). */
@@ -342,10 +455,9 @@ static int check_sharing(struct ckpt_ctx *ctx)
 	return 0;
 }
 
-#define FREEZE_ROUNDS 100
-
 static void drop_task(struct ckpt_ctx *ctx, size_t i)
 {
+	release_threads(&ctx->tasks[i], false);
 	tracee_detach(&ctx->tasks[i].tracee);
 	proc_status_free(&ctx->tasks[i].status);
 	memmove(&ctx->tasks[i], &ctx->tasks[i + 1], (ctx->nr_tasks - i - 1) * sizeof(*ctx->tasks));
@@ -419,15 +531,20 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 			continue;
 		if (kill_them) {
 			kill(t->pid, SIGKILL);
-			/* as its tracer we hear of its death: the pid is a zombie's when we return
+			/*
+			 * As their tracer we hear of each thread's death; the leader's
+			 * comes last, and then the pid is a zombie's.
 			 */
+			release_threads(t, true);
 			while (waitpid(t->pid, NULL, __WALL) < 0 && errno == EINTR)
 				;
 			t->tracee.seized = false;
-		} else if (t->scratch) {
-			ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0,
-					  &r);
+		} else {
+			if (t->scratch)
+				ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size,
+						  0, 0, &r);
 			t->scratch = 0;
+			release_threads(t, false);
 		}
 		ret = tracee_detach(&t->tracee);
 		if (ret)
@@ -474,6 +591,8 @@ static int dump(struct ckpt_ctx *ctx)
 			ret = task_dump_state(ctx, t);
 		if (!ret)
 			ret = signal_dump(ctx, t);
+		for (size_t k = 0; k < t->nr_threads && !ret; k++)
+			ret = task_dump_thread(ctx, t, &t->threads[k]);
 	}
 	return ret;
 }

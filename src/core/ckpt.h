@@ -27,6 +27,14 @@ struct ckpt_task {
 	uint32_t fdt_objref;
 	uint64_t scratch; /* a page mapped in the task for injected syscalls, 0 if none */
 	bool zombie;	  /* exited, not reaped: only its REC_TASK is written */
+	/*
+	 * A live process's other threads, each seized, as tasks of their own
+	 * (pid is the tid; stat, status and tracee are the thread's). What a
+	 * process shares (memory, files, the scratch page) goes through the
+	 * process, never through a thread. Empty for a single thread.
+	 */
+	struct ckpt_task *threads;
+	size_t nr_threads;
 };
 
 struct ckpt_ctx {
@@ -79,6 +87,9 @@ int mm_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
 int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t);
 int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t);
 int signal_dump(struct ckpt_ctx *ctx, struct ckpt_task *t);
+/* A thread's own state (REC_TASK_CORE, registers, its private pending signals). */
+int task_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *t, struct ckpt_task *th);
+int signal_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *th);
 /*
  * The fd's open file description: its objref, and whether it is met for
  * the first time (then the caller writes its record). Logs its errors.

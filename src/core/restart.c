@@ -55,6 +55,7 @@ extern const unsigned char _binary_restorer_bin_end[];
 #define PID_WAIT_MS	5000
 #define BORN_TIMEOUT_MS 30000 /* no task reported its birth for this long: one died */
 #define RESTORER_STACK	(64u << 10)
+#define THREAD_STACK	(16u << 10) /* each other thread's, in the restorer */
 
 /* --- child side ---------------------------------------------------------------- */
 
@@ -161,7 +162,8 @@ static __attribute__((noreturn)) void enter_restorer(struct rst_ctx *ctx, struct
 	size_t code_len =
 	    (size_t)((uintptr_t)_binary_restorer_bin_end - (uintptr_t)_binary_restorer_bin_start);
 	size_t code_room = ALIGN_UP(code_len, 64);
-	size_t len = ALIGN_UP(code_room + b->len, (size_t)ctx->page_size) + RESTORER_STACK;
+	size_t stacks_at = ALIGN_UP(code_room + b->len, (size_t)ctx->page_size);
+	size_t len = stacks_at + t->nr_threads * THREAD_STACK + RESTORER_STACK;
 	struct restorer_report hello = { .step = RST_STEP_BLOCK, .pid = t->pid };
 	uint64_t start;
 	void *block;
@@ -182,6 +184,9 @@ static __attribute__((noreturn)) void enter_restorer(struct rst_ctx *ctx, struct
 	}
 	b->args->block_start = start;
 	b->args->block_len = len;
+	b->args->thread_stacks = start + stacks_at;
+	b->args->thread_stack_size = THREAD_STACK;
+	b->args->unfinished = t->nr_threads + 1;
 	memcpy(block, _binary_restorer_bin_start, code_len);
 	memcpy((char *)block + code_room, b->args, b->len);
 	hello.where = start;
@@ -513,7 +518,7 @@ static __attribute__((noreturn)) void task_main(struct rst_ctx *ctx, struct rst_
 		ret = mm_restore_prepare(ctx, t, &b);
 	if (!ret) {
 		discard_sigchld();
-		ret = signal_restore(ctx, t);
+		ret = signal_restore(ctx, t, &b);
 	}
 	if (!ret)
 		ret = task_restore_state(ctx, t, &b);
@@ -536,11 +541,23 @@ static struct rst_task *task_by_pid(struct rst_ctx *ctx, pid_t pid)
 	return NULL;
 }
 
+/* A process or a thread. */
+static struct rst_task *task_or_thread_by_pid(struct rst_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_threads; i++)
+		if (ctx->threads[i].pid == pid)
+			return &ctx->threads[i];
+	return task_by_pid(ctx, pid);
+}
+
 static struct rst_task *task_by_objref(struct rst_ctx *ctx, uint32_t objref)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].task->objref == objref)
 			return &ctx->tasks[i];
+	for (size_t i = 0; i < ctx->nr_threads; i++)
+		if (ctx->threads[i].task->objref == objref)
+			return &ctx->threads[i];
 	return NULL;
 }
 
@@ -703,28 +720,49 @@ static int check_tree(struct rst_ctx *ctx)
 	return 0;
 }
 
+static bool is_thread(const struct rec_task *r)
+{
+	return r->tgid != r->pid;
+}
+
+/*
+ * Processes into ctx->tasks, threads into ctx->threads; the reader made
+ * sure a thread comes right after its process (or a thread of it).
+ */
 static int collect_tasks(struct rst_ctx *ctx)
 {
 	struct image *img = ctx->img;
+	size_t n = 0, nt = 0;
 
 	for (size_t i = 0; i < img->nr_recs; i++)
 		if (img->recs[i].type == REC_TASK)
-			ctx->nr_tasks++;
+			*(is_thread(img->recs[i].payload) ? &ctx->nr_threads : &ctx->nr_tasks) += 1;
 	if (!ctx->nr_tasks) {
 		log_error("%s: holds no task: nothing to restart", ctx->opts->image);
 		return -EINVAL;
 	}
 	ctx->tasks = calloc(ctx->nr_tasks, sizeof(*ctx->tasks));
-	if (!ctx->tasks)
+	ctx->threads = calloc(ctx->nr_threads + 1, sizeof(*ctx->threads));
+	if (!ctx->tasks || !ctx->threads)
 		return -ENOMEM;
-	for (size_t i = 0, n = 0; i < img->nr_recs; i++)
-		if (img->recs[i].type == REC_TASK) {
-			struct rst_task *t = &ctx->tasks[n++];
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		const struct rec_task *r = img->recs[i].payload;
+		struct rst_task *t;
 
-			t->task = img->recs[i].payload;
-			t->pid = t->task->pid;
-			t->zombie = t->task->state != TASK_ALIVE;
+		if (img->recs[i].type != REC_TASK)
+			continue;
+		if (is_thread(r)) {
+			t = &ctx->threads[nt++];
+			if (!ctx->tasks[n - 1].threads)
+				ctx->tasks[n - 1].threads = t;
+			ctx->tasks[n - 1].nr_threads++;
+		} else {
+			t = &ctx->tasks[n++];
 		}
+		t->task = r;
+		t->pid = r->pid;
+		t->zombie = r->state != TASK_ALIVE;
+	}
 	for (size_t i = 0; i < img->nr_recs; i++)
 		attach_record(ctx, &img->recs[i]);
 	if (ctx->tasks[0].zombie) {
@@ -807,7 +845,7 @@ static const char *const step_names[] = {
  */
 static int take_report(struct rst_ctx *ctx, const struct restorer_report *r)
 {
-	struct rst_task *t = task_by_pid(ctx, r->pid);
+	struct rst_task *t = task_or_thread_by_pid(ctx, r->pid);
 	const char *what;
 
 	switch (r->step) {
@@ -825,6 +863,10 @@ static int take_report(struct rst_ctx *ctx, const struct restorer_report *r)
 		return 0;
 	case RST_STEP_PREPARE:
 		log_error("%.*s", (int)sizeof(r->text), r->text);
+		return -EIO;
+	case RST_STEP_THREAD:
+		log_error("pid %d: restorer failed making its thread %llu or setting its state: %s",
+			  r->pid, (unsigned long long)r->where, strerror(r->err));
 		return -EIO;
 	default:
 		what =
@@ -855,14 +897,37 @@ static int set_xstate(pid_t pid, const struct rec_task_xstate *x)
 	return ptrace(PTRACE_SETREGSET, pid, (void *)ARCH_NT_XSTATE, &iov) < 0 ? -errno : 0;
 }
 
-/* The task stopped itself at the end of the restorer: finish it from outside. */
+/* A thread stopped at the end of the restorer gets its saved registers and mask. */
+static int set_saved_regs(struct rst_task *t)
+{
+	struct iovec iov;
+	uint64_t mask = t->core->blocked;
+	arch_regs_t regs;
+	int ret;
+
+	arch_regs_from_image(t->regs, &regs);
+	arch_regs_restart_syscall(&regs, RESTART_REISSUE);
+	iov = (struct iovec){ &regs, sizeof(regs) };
+	if (ptrace(PTRACE_SETREGSET, t->pid, (void *)NT_PRSTATUS, &iov) < 0 ||
+	    (t->xstate && set_xstate(t->pid, t->xstate)) ||
+	    ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(mask), &mask) < 0) {
+		ret = -errno;
+		log_error("pid %d: cannot set its registers: %s", t->pid, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * The task and its threads stopped themselves at the end of the restorer:
+ * the block goes (through the main thread), then every thread gets its
+ * registers, from outside.
+ */
 static int finish_task(struct rst_task *t, uint64_t block, uint64_t block_len)
 {
 	struct tracee tr = { .tid = t->pid, .seized = true };
 	struct iovec iov = { &tr.regs, sizeof(tr.regs) };
 	const long munmap_args[6] = { (long)block, (long)block_len };
-	uint64_t mask = t->core->blocked;
-	arch_regs_t regs;
 	long r;
 	int ret;
 
@@ -877,17 +942,10 @@ static int finish_task(struct rst_task *t, uint64_t block, uint64_t block_len)
 		log_error("pid %d: cannot remove the restorer: %s", t->pid, strerror(-ret));
 		return ret;
 	}
-	arch_regs_from_image(t->regs, &regs);
-	arch_regs_restart_syscall(&regs, RESTART_REISSUE);
-	iov = (struct iovec){ &regs, sizeof(regs) };
-	if (ptrace(PTRACE_SETREGSET, t->pid, (void *)NT_PRSTATUS, &iov) < 0 ||
-	    (t->xstate && set_xstate(t->pid, t->xstate)) ||
-	    ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(mask), &mask) < 0) {
-		ret = -errno;
-		log_error("pid %d: cannot set its registers: %s", t->pid, strerror(-ret));
-		return ret;
-	}
-	return 0;
+	ret = set_saved_regs(t);
+	for (size_t i = 0; i < t->nr_threads && !ret; i++)
+		ret = set_saved_regs(&t->threads[i]);
+	return ret;
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -963,6 +1021,12 @@ static size_t nr_live(const struct rst_ctx *ctx)
 	return n;
 }
 
+/* Every thread of every live process, the main ones included. */
+static size_t nr_live_threads(const struct rst_ctx *ctx)
+{
+	return nr_live(ctx) + ctx->nr_threads;
+}
+
 /*
  * Every live task reports its birth once its children exist, and waits;
  * restart traces each (PTRACE_O_EXITKILL: from then on it dies with
@@ -996,8 +1060,10 @@ static int await_born(struct rst_ctx *ctx, int fd)
 		t = r.step == RST_STEP_BORN ? task_by_pid(ctx, r.pid) : NULL;
 		if (!t || t->seized)
 			continue;
+		/* the threads its restorer makes are traced from birth (TRACECLONE) */
 		if (ptrace(PTRACE_SEIZE, t->pid, NULL,
-			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0) {
+			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
+					  PTRACE_O_TRACECLONE)) < 0) {
 			err = errno;
 			log_error("pid %d: cannot trace the restored task: %s", t->pid,
 				  strerror(err));
@@ -1024,7 +1090,8 @@ static int tracee_event(struct rst_task *t, int status)
 		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 		return 0;
 	}
-	if (status >> 16 == PTRACE_EVENT_STOP) { /* a group stop: go on */
+	/* a group stop, or a new thread's first stop; the restorer making a thread */
+	if (status >> 16 == PTRACE_EVENT_STOP || status >> 16 == PTRACE_EVENT_CLONE) {
 		ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 		return 0;
 	}
@@ -1037,14 +1104,17 @@ static int tracee_event(struct rst_task *t, int status)
 	return -EFAULT;
 }
 
-/* Waits until every live task stopped itself at the end of its restorer, reading reports. */
+/*
+ * Waits until every thread of every live task stopped itself at the end of
+ * its restorer, reading reports.
+ */
 static int await_restored(struct rst_ctx *ctx, int fd)
 {
 	size_t stopped = 0;
 	int ret = 0;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	while (stopped < nr_live(ctx) && !ret) {
+	while (stopped < nr_live_threads(ctx) && !ret) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct rst_task *t;
 		int status;
@@ -1058,9 +1128,10 @@ static int await_restored(struct rst_ctx *ctx, int fd)
 			poll(&p, 1, 10);
 			continue;
 		}
-		t = task_by_pid(ctx, pid);
+		t = task_or_thread_by_pid(ctx, pid);
 		if (!t)
 			continue;
+		t->seized = true;	      /* a thread: traced since its birth */
 		ret = drain_reports(ctx, fd); /* its DONE report, written just before its stop */
 		if (!ret)
 			ret = tracee_event(t, status);
@@ -1096,9 +1167,14 @@ static void kill_tree(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 
-		if (!t->zombie && (t->seized || (i == 0 && !ctx->opts->detach)))
-			while (waitpid(t->pid, NULL, __WALL) < 0 && errno == EINTR)
+		if (t->zombie || !(t->seized || (i == 0 && !ctx->opts->detach)))
+			continue;
+		/* a traced leader is heard of only after its traced threads are reaped */
+		for (size_t k = 0; k < t->nr_threads && t->seized; k++)
+			while (waitpid(t->threads[k].pid, NULL, __WALL) < 0 && errno == EINTR)
 				;
+		while (waitpid(t->pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
 	}
 }
 
@@ -1133,6 +1209,16 @@ static int finish_tree(struct rst_ctx *ctx)
 		/* a task stopped by job control goes back into its stop once untraced */
 		if (t->core->stopped)
 			kill(t->pid, SIGSTOP);
+		for (size_t k = 0; k < t->nr_threads; k++) {
+			if (ptrace(PTRACE_DETACH, t->threads[k].pid, NULL, NULL) < 0) {
+				int err = errno;
+
+				log_error("pid %d: cannot let its thread %d run: %s", t->pid,
+					  t->threads[k].pid, strerror(err));
+				return -err;
+			}
+			t->threads[k].seized = false;
+		}
 		if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) < 0) {
 			int err = errno;
 
@@ -1239,6 +1325,8 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		if (!ret && ctx.tasks[i].session_helper)
 			ret = wait_pid_free(ctx.tasks[i].session_helper);
 	}
+	for (size_t i = 0; i < ctx.nr_threads && !ret; i++)
+		ret = wait_pid_free(ctx.threads[i].pid);
 	ctx.fd_floor = ctx.img ? max_image_fd(&ctx) + 1 : 3;
 	ctx.objs = ret ? NULL : objhash_new();
 	if (!ret && !ctx.objs)
@@ -1256,6 +1344,7 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 			ret = wait_root(ctx.tasks[0].pid, ret_status);
 	}
 	free(ctx.tasks);
+	free(ctx.threads);
 	objhash_free(ctx.objs);
 	image_free(ctx.img);
 	image_source_close(&ctx.src);

@@ -33,6 +33,10 @@ struct rst_task {
 	const struct rec_sigpending *pending[2]; /* private, shared; NULL if none */
 	const struct rec_tty_ctty *ctty;	 /* NULL if it has no controlling tty */
 	struct rst_task *parent;		 /* NULL for the root */
+	/* a process's other threads (in rst_ctx.threads), which only have their own
+	 * task, core, regs, xstate and private pending records */
+	struct rst_task *threads;
+	size_t nr_threads;
 	bool zombie;
 	/*
 	 * The pid of a helper that makes the task's process group, whose leader
@@ -63,9 +67,11 @@ struct rst_ctx {
 	const struct restart_opts *opts;
 	struct image_source src;
 	struct image *img;
-	struct objhash *objs; /* objref -> fd, in the child */
-	struct rst_task *tasks;
+	struct objhash *objs;	/* objref -> fd, in the child */
+	struct rst_task *tasks; /* processes: thread-group leaders and zombies */
 	size_t nr_tasks;
+	struct rst_task *threads; /* the other threads of every process, in image order */
+	size_t nr_threads;
 	size_t nr_helpers; /* group helpers (rst_task.group_helper) */
 	int report_fd;	   /* child side */
 	int go_fd;	   /* child side */
@@ -105,7 +111,8 @@ int mm_restore_layout(struct rst_ctx *ctx, struct rst_task *t, struct rst_block 
 		      uint64_t *ret_start);
 int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b);
 int task_restore_root(struct rst_ctx *ctx, struct rst_task *t);
-int signal_restore(struct rst_ctx *ctx, struct rst_task *t);
+/* Handlers, pending signals, timers; B gets the timers of the threads the restorer makes. */
+int signal_restore(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b);
 
 /*
  * Terminals (tty_restore.c). In restart itself, before the tasks:

@@ -147,6 +147,27 @@ static bool zombie_status_ok(int32_t status)
 	return !(not_fatal & (1ull << (sig - 1))) && sig != 0x7f;
 }
 
+/*
+ * A thread other than the leader: its REC_TASK follows its process's (or
+ * another thread's of it), alive, with the process's parent, group and
+ * session.
+ */
+static int check_thread(struct parser *p, const struct rec_task *t)
+{
+	const struct rec_task *l = p->last_process;
+
+	if (!l || l->pid != t->tgid || l->state != TASK_ALIVE)
+		return fail(p, "thread %d: not right after its live process %d", t->pid, t->tgid);
+	if (t->ppid != l->ppid || t->pgid != l->pgid || t->sid != l->sid)
+		return fail(p, "thread %d: parent, group or session differ from its process's",
+			    t->pid);
+	if (t->state != TASK_ALIVE || t->exit_status)
+		return fail(p, "thread %d: not alive", t->pid);
+	p->state[t->objref].alive = true;
+	p->state[t->objref].thread = true;
+	return 0;
+}
+
 static int check_task(struct parser *p, const void *payload)
 {
 	const struct rec_task *t = payload;
@@ -161,6 +182,9 @@ static int check_task(struct parser *p, const void *payload)
 	    (ret = check_pid(p, t->sid, false, "sid")) ||
 	    (ret = check_cstr(p, t->comm, sizeof(t->comm), "comm")))
 		return ret;
+	if (t->tgid != t->pid)
+		return check_thread(p, t);
+	p->last_process = t;
 	if (t->ppid == 0) {
 		if (p->root_seen)
 			return fail(p, "task pid %d: a second root (ppid 0)", t->pid);
@@ -197,8 +221,9 @@ static int check_task_objs(struct parser *p, const void *payload)
 	if (o->pad)
 		return fail(p, "padding is not zero");
 	s = &p->state[o->task_objref];
-	if (!s->alive)
-		return fail(p, "task objref %u is a zombie: it has no objects", o->task_objref);
+	if (!s->alive || s->thread)
+		return fail(p, "task objref %u is a zombie or a thread: it has no objects",
+			    o->task_objref);
 	if (s->count++)
 		return fail(p, "task objref %u: objects given twice", o->task_objref);
 	return 0;
@@ -218,6 +243,9 @@ int task_state_once(struct parser *p, uint32_t task_objref, uint32_t bit)
 	if (s->seen & bit)
 		return fail(p, "task objref %u: a second %s record", task_objref,
 			    image_rec_name(p->rec->type));
+	if (s->thread && !(bit & SEEN_THREAD_OWN))
+		return fail(p, "task objref %u is a thread: a %s record belongs to its process",
+			    task_objref, image_rec_name(p->rec->type));
 	s->seen |= bit;
 	return 0;
 }
@@ -340,8 +368,9 @@ static int check_posix_timer(struct parser *p, const void *payload)
 	if (ret)
 		return ret;
 	s = &p->state[t->task_objref];
-	if (!s->alive)
-		return fail(p, "task objref %u is not alive: it has no timers", t->task_objref);
+	if (!s->alive || s->thread)
+		return fail(p, "task objref %u is not a live process: it has no timers",
+			    t->task_objref);
 	if (t->id < 0 || (s->nr_timers && t->id <= s->last_timer))
 		return fail(p, "timer id %d: negative or not above the previous one", t->id);
 	if (t->clock < 0 || t->clock > 11)
@@ -985,6 +1014,14 @@ static int check_end(struct parser *p)
 				       "fdtable objref %u announces %u fds, the image holds %u",
 				       ref, ((const struct rec_fdtable *)r->payload)->nr_fds,
 				       s->count);
+		if (img->objs[ref].kind == OBJ_TASK && s->thread &&
+		    ((s->seen & SEEN_THREAD_REQUIRED) != SEEN_THREAD_REQUIRED ||
+		     (img->header.xstate_size && !(s->seen & SEEN_XSTATE))))
+			return fail_at(p->err, r->offset, r->type,
+				       "thread objref %u lacks part of its state (have %#x)", ref,
+				       s->seen);
+		if (img->objs[ref].kind == OBJ_TASK && s->thread)
+			continue;
 		if (img->objs[ref].kind == OBJ_TASK && s->alive && !s->count)
 			return fail_at(p->err, r->offset, r->type,
 				       "live task objref %u has no task_objs record", ref);

@@ -29,6 +29,7 @@ struct obj_state {
 	uint32_t count;
 	int32_t last_fd;
 	bool alive;
+	bool thread;   /* task: a thread other than its process's leader */
 	uint32_t seen; /* task: TASK_STATE_* records met so far */
 	uint32_t nr_timers;
 	int32_t last_timer;
@@ -68,6 +69,9 @@ enum {
 	SEEN_CTTY = 1 << 9,
 	SEEN_REQUIRED =
 	    SEEN_CORE | SEEN_SIGACTIONS | SEEN_CREDS | SEEN_RLIMITS | SEEN_FS | SEEN_REGS,
+	/* a thread's own: the rest is its process's */
+	SEEN_THREAD_OWN = SEEN_CORE | SEEN_REGS | SEEN_XSTATE | SEEN_PENDING_PRIVATE,
+	SEEN_THREAD_REQUIRED = SEEN_CORE | SEEN_REGS,
 };
 
 struct parser {
@@ -81,6 +85,7 @@ struct parser {
 	uint32_t max_objref;	  /* objrefs above this cannot be defined */
 	bool tasks_done;	  /* a record other than REC_TASK came after the tasks */
 	bool root_seen;
+	const struct rec_task *last_process; /* the last REC_TASK of a process (not a thread) */
 	struct tty_state tty;
 };
 

@@ -210,6 +210,11 @@ int signal_dump(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	return ret;
 }
 
+int signal_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *th)
+{
+	return dump_pending(ctx, th, false);
+}
+
 /* --- restart ----------------------------------------------------------------------- */
 
 /* The kernel's struct sigaction: glibc's wrapper would replace sa_restorer. */
@@ -312,6 +317,8 @@ static int restore_posix_timers(struct rst_ctx *ctx, struct rst_task *t)
 
 		if (r->type != REC_POSIX_TIMER || pt->task_objref != t->task->objref)
 			continue;
+		if (pt->notify == TIMER_NOTIFY_THREAD_ID && pt->notify_tid != t->pid)
+			continue; /* its thread is made by the restorer, and the timer after it */
 		if (!on && prctl(PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0) < 0)
 			return rst_fail(ctx, -errno,
 					"pid %d: this kernel cannot recreate POSIX timers "
@@ -325,7 +332,53 @@ static int restore_posix_timers(struct rst_ctx *ctx, struct rst_task *t)
 	return ret;
 }
 
-int signal_restore(struct rst_ctx *ctx, struct rst_task *t)
+/* A timer that signals another thread than the main one: it must name a thread of T. */
+static int add_thread_timer(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b,
+			    const struct rec_posix_timer *pt)
+{
+	struct restorer_timer rt = {
+		.id = pt->id,
+		.clock = pt->clock,
+		.signo = pt->signo,
+		.tid = pt->notify_tid,
+		.sigev_value = pt->sigev_value,
+		.interval_ns = pt->value.interval_ns,
+		.value_ns = pt->value.value_ns,
+	};
+	bool found = false;
+
+	for (size_t i = 0; i < t->nr_threads; i++)
+		found |= t->threads[i].pid == pt->notify_tid;
+	if (!found)
+		return rst_fail(ctx, -EINVAL,
+				"pid %d: POSIX timer %d signals thread %d, which is not one of its "
+				"threads in the image",
+				t->pid, pt->id, pt->notify_tid);
+	if (!b->args->nr_timers)
+		b->args->timers_off = rst_block_array(b);
+	if (!rst_block_append(b, &rt, sizeof(rt)))
+		return -ENOMEM;
+	b->args->nr_timers++;
+	return 0;
+}
+
+/* The timers of threads the restorer makes: appended to the block, one array. */
+static int add_thread_timers(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < ctx->img->nr_recs && !ret; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_posix_timer *pt = r->payload;
+
+		if (r->type == REC_POSIX_TIMER && pt->task_objref == t->task->objref &&
+		    pt->notify == TIMER_NOTIFY_THREAD_ID && pt->notify_tid != t->pid)
+			ret = add_thread_timer(ctx, t, b, pt);
+	}
+	return ret;
+}
+
+int signal_restore(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
 {
 	int ret = restore_sigactions(ctx, t);
 
@@ -337,5 +390,7 @@ int signal_restore(struct rst_ctx *ctx, struct rst_task *t)
 		ret = restore_pending(ctx, t, t->pending[0]);
 	if (!ret)
 		ret = restore_posix_timers(ctx, t);
+	if (!ret)
+		ret = add_thread_timers(ctx, t, b);
 	return ret;
 }

@@ -33,27 +33,41 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t)
+static int write_task(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task *r)
 {
 	struct obj_key key = { .hash = (uint64_t)t->pid, .word = { (uint64_t)t->pid } };
+	bool is_new;
+	int ret;
+
+	memcpy(r->comm, t->stat.comm, sizeof(r->comm) - 1);
+	ret = objhash_lookup_or_add(ctx->objs, OBJ_TASK, &key, &t->objref, &is_new);
+	if (ret)
+		return ret;
+	r->objref = t->objref;
+	return image_write_rec(&ctx->w, REC_TASK, r, sizeof(*r), NULL, 0);
+}
+
+/* The task, then its other threads: same process, so same parent, group and session. */
+int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
 	struct rec_task r = {
 		.pid = t->pid,
-		.tgid = t->zombie ? t->pid : t->status.tgid,
+		.tgid = t->pid,
 		.ppid = t == &ctx->tasks[0] ? 0 : t->stat.ppid,
 		.pgid = t->stat.pgrp,
 		.sid = t->stat.session,
 		.state = t->zombie ? TASK_ZOMBIE : TASK_ALIVE,
 		.exit_status = t->zombie ? t->stat.exit_code : 0, /* a wait status */
 	};
-	bool is_new;
-	int ret;
+	int ret = write_task(ctx, t, &r);
 
-	memcpy(r.comm, t->stat.comm, sizeof(r.comm) - 1);
-	ret = objhash_lookup_or_add(ctx->objs, OBJ_TASK, &key, &t->objref, &is_new);
-	if (ret)
-		return ret;
-	r.objref = t->objref;
-	return image_write_rec(&ctx->w, REC_TASK, &r, sizeof(r), NULL, 0);
+	for (size_t i = 0; i < t->nr_threads && !ret; i++) {
+		struct rec_task th = r;
+
+		th.pid = t->threads[i].pid;
+		ret = write_task(ctx, &t->threads[i], &th);
+	}
+	return ret;
 }
 
 static uint64_t timeval_ns(const struct timeval *tv)
@@ -345,6 +359,24 @@ int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	return ret;
 }
 
+/*
+ * A thread has its own core state and registers; what its process shares
+ * (memory, files, handlers, limits, credentials) was written with the
+ * process. Its injected queries use the process's scratch page.
+ */
+int task_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *t, struct ckpt_task *th)
+{
+	int ret;
+
+	th->scratch = t->scratch;
+	ret = dump_core(ctx, th);
+	t->scratch = th->scratch; /* one it made is the process's to remove */
+	th->scratch = 0;
+	if (!ret)
+		ret = dump_regs(ctx, th);
+	return ret ? ret : signal_dump_thread(ctx, th);
+}
+
 /* --- restart ----------------------------------------------------------------------- */
 
 /*
@@ -495,6 +527,70 @@ static int add_close_list(struct rst_ctx *ctx, struct rst_block *b)
 	return 0;
 }
 
+static void fill_thread(const struct rst_task *th, struct restorer_thread *r)
+{
+	const struct rec_task_core *c = th->core;
+
+	*r = (struct restorer_thread){
+		.tid = th->pid,
+		.pdeath_signal = c->pdeath_signal,
+		.tid_address = c->tid_address,
+		.robust_list = c->robust_list,
+		.robust_list_len = c->robust_list_len,
+		.rseq = c->rseq,
+		.rseq_len = c->rseq_len,
+		.rseq_sig = c->rseq_sig,
+		.altstack_sp = c->altstack_sp,
+		.altstack_size = c->altstack_size,
+		.altstack_flags = c->altstack_flags,
+		.nice = c->nice,
+		.sched_policy = c->sched_policy,
+		.sched_priority = c->sched_priority,
+		.timerslack_ns = c->timerslack_ns,
+	};
+	memcpy(r->comm, c->comm, sizeof(r->comm));
+}
+
+/*
+ * The other threads, for the restorer to make (doc/threads.md): the
+ * private signals each queues to itself, then the table of their states.
+ */
+static int add_threads(struct rst_task *t, struct rst_block *b)
+{
+	struct restorer_thread *table;
+	uint64_t off;
+
+	_Static_assert(RESTORER_SIGINFO_SIZE == CRYO_SIGINFO_SIZE, "siginfo sizes");
+	if (!t->nr_threads)
+		return 0;
+	table = calloc(t->nr_threads, sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		const struct rec_sigpending *p = t->threads[i].pending[0];
+
+		fill_thread(&t->threads[i], &table[i]);
+		if (!p || !p->nr)
+			continue;
+		rst_block_array(b);
+		table[i].nr_pending = p->nr;
+		table[i].pending_off =
+		    rst_block_append(b, p + 1, (size_t)p->nr * CRYO_SIGINFO_SIZE);
+		if (!table[i].pending_off) {
+			free(table);
+			return -ENOMEM;
+		}
+	}
+	rst_block_array(b);
+	off = rst_block_append(b, table, t->nr_threads * sizeof(*table));
+	free(table);
+	if (!off)
+		return -ENOMEM;
+	b->args->threads_off = off;
+	b->args->nr_threads = t->nr_threads;
+	return 0;
+}
+
 int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b)
 {
 	uint64_t groups_off = 0;
@@ -508,6 +604,8 @@ int task_restore_state(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 			return -ENOMEM;
 	}
 	ret = add_close_list(ctx, b);
+	if (!ret)
+		ret = add_threads(t, b);
 	if (ret)
 		return ret;
 	fill_args(t, b->args);

@@ -100,6 +100,9 @@ int tracee_seize(struct tracee *t, pid_t tid)
 		ret = wait_interrupt_stop(t);
 	if (!ret)
 		ret = get_regs(tid, &t->regs);
+	/* the EINTR our stop caused is no EINTR of the task's: it waits on (arch.h) */
+	if (!ret && arch_regs_resume_wait(&t->regs))
+		ret = set_regs(tid, &t->regs);
 	if (!ret)
 		ret = (int)ptrace_req(PTRACE_GETSIGMASK, tid, (void *)sizeof(t->sigmask),
 				      &t->sigmask);

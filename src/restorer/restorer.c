@@ -15,6 +15,7 @@
 #include <linux/capability.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
+#include <linux/sched.h>
 #include <linux/signal.h>
 #include <linux/time.h>
 #include <stdint.h>
@@ -25,6 +26,10 @@
 #define PAGE_SIZE 4096ul
 
 void restorer_main(struct restorer_args *args) __attribute__((noreturn, used));
+/* src/arch/x86_64/restorer-head.S */
+long restorer_clone_thread(struct clone_args *args, unsigned long size,
+			   void (*fn)(struct restorer_args *, uint64_t), struct restorer_args *arg,
+			   uint64_t index);
 
 /* gcc may emit calls to these even in freestanding code */
 void *memcpy(void *dst, const void *src, unsigned long n);
@@ -316,6 +321,153 @@ static void set_itimers(struct restorer_args *a)
 	}
 }
 
+/*
+ * The end of the restorer, for the main thread and every other one: it says
+ * so, the last of them closes the report descriptor (they share it: restart
+ * reads the pipe to its end), and it stops, by a signal to itself alone.
+ * Restart takes over from here, through ptrace; it knows this stop is ours.
+ */
+static __attribute__((noreturn)) void stop_for_restart(struct restorer_args *a, int32_t tid)
+{
+	struct restorer_report r = { .step = RST_STEP_DONE, .pid = tid };
+
+	raw_syscall3(__NR_write, a->report_fd, &r, sizeof(r));
+	if (__atomic_sub_fetch(&a->unfinished, 1, __ATOMIC_SEQ_CST) == 0)
+		raw_syscall1(__NR_close, a->report_fd);
+	raw_syscall3(__NR_tgkill, a->pid, tid, SIGSTOP);
+	fail(a, RST_STEP_TASK, -4 /* EINTR: not stopped */, 0);
+}
+
+/* The kernel's stack_t and sched_param. */
+struct k_stack {
+	uint64_t sp;
+	int32_t flags;
+	int32_t pad;
+	uint64_t size;
+};
+
+struct k_sched_param {
+	int32_t priority;
+};
+
+/* What a thread keeps of its own, set by itself; its signals queued to itself. */
+static long set_thread(struct restorer_args *a, const struct restorer_thread *t)
+{
+	const struct k_stack ss = { t->altstack_sp, (int32_t)t->altstack_flags, 0,
+				    t->altstack_size };
+	const struct k_sched_param param = { (int32_t)t->sched_priority };
+	const unsigned char *info = at(a, t->pending_off);
+	long ret;
+
+	raw_syscall1(__NR_set_tid_address, t->tid_address);
+	ret = raw_syscall2(__NR_set_robust_list, t->robust_list, t->robust_list_len);
+	if (!ret && t->rseq)
+		ret = raw_syscall4(__NR_rseq, t->rseq, t->rseq_len, 0, t->rseq_sig);
+	if (!ret)
+		ret = raw_syscall2(__NR_sigaltstack, &ss, 0);
+	if (!ret)
+		ret = raw_syscall2(__NR_prctl, PR_SET_NAME, t->comm);
+	if (!ret)
+		ret = raw_syscall2(__NR_prctl, PR_SET_TIMERSLACK, t->timerslack_ns);
+	if (!ret)
+		ret = raw_syscall3(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, t->nice);
+	if (!ret)
+		ret = raw_syscall3(__NR_sched_setscheduler, 0, t->sched_policy, &param);
+	for (uint64_t i = 0; i < t->nr_pending && !ret; i++, info += RESTORER_SIGINFO_SIZE) {
+		int32_t signo = *(const int32_t *)info;
+
+		if (signo != SIGKILL && signo != SIGSTOP)
+			ret = raw_syscall4(__NR_rt_tgsigqueueinfo, a->pid, t->tid, signo, info);
+	}
+	return ret;
+}
+
+static __attribute__((noreturn)) void thread_main(struct restorer_args *a, uint64_t index)
+{
+	const struct restorer_thread *t =
+	    (const struct restorer_thread *)at(a, a->threads_off) + index;
+	long ret = set_thread(a, t);
+
+	if (ret)
+		fail(a, RST_STEP_THREAD, ret, (uint64_t)t->tid);
+	set_creds(a); /* each thread has its own; a clone copies them, but before the change */
+	raw_syscall2(__NR_prctl, PR_SET_PDEATHSIG, t->pdeath_signal);
+	stop_for_restart(a, t->tid);
+}
+
+/* Every other thread, with its tid, each starting in thread_main on its own stack. */
+static void create_threads(struct restorer_args *a)
+{
+	const struct restorer_thread *t = at(a, a->threads_off);
+
+	for (uint64_t i = 0; i < a->nr_threads; i++) {
+		int32_t tid = t[i].tid;
+		struct clone_args ca = {
+			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				 CLONE_SYSVSEM,
+			.stack = a->thread_stacks + i * a->thread_stack_size,
+			.stack_size = a->thread_stack_size,
+			.set_tid = (uint64_t)&tid,
+			.set_tid_size = 1,
+		};
+		long ret = restorer_clone_thread(&ca, sizeof(ca), thread_main, a, i);
+
+		if (ret < 0)
+			fail(a, RST_STEP_THREAD, ret, (uint64_t)tid);
+	}
+}
+
+/* The kernel's struct sigevent and struct itimerspec. */
+struct k_sigevent {
+	uint64_t value;
+	int32_t signo, notify;
+	int32_t tid;
+	int32_t pad[11];
+};
+
+struct k_itimerspec {
+	int64_t interval_sec, interval_nsec, value_sec, value_nsec;
+};
+
+#define SIGEV_THREAD_ID		    4
+#define PR_TIMER_CREATE_RESTORE_IDS 77 /* Linux 6.17: timer_create takes the id to use */
+
+static long create_timer(const struct restorer_timer *t)
+{
+	struct k_sigevent ev = {
+		.value = t->sigev_value, .signo = t->signo, .notify = SIGEV_THREAD_ID, .tid = t->tid
+	};
+	struct k_itimerspec its = { (int64_t)(t->interval_ns / 1000000000),
+				    (int64_t)(t->interval_ns % 1000000000),
+				    (int64_t)(t->value_ns / 1000000000),
+				    (int64_t)(t->value_ns % 1000000000) };
+	int32_t id = t->id;
+	long ret = raw_syscall3(__NR_timer_create, t->clock, &ev, &id);
+
+	if (!ret && id != t->id)
+		ret = -17; /* EEXIST: another id */
+	return ret ? ret : raw_syscall4(__NR_timer_settime, id, 0, &its, 0);
+}
+
+/* The timers that signal a thread of this process other than the main one. */
+static void create_thread_timers(struct restorer_args *a)
+{
+	const struct restorer_timer *t = at(a, a->timers_off);
+	long ret;
+
+	if (!a->nr_timers)
+		return;
+	ret = raw_syscall2(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 1);
+	for (uint64_t i = 0; i < a->nr_timers && !ret; i++) {
+		ret = create_timer(&t[i]);
+		if (ret)
+			fail(a, RST_STEP_TIMERS, ret, (uint64_t)t[i].id);
+	}
+	if (ret)
+		fail(a, RST_STEP_TIMERS, ret, 0);
+	raw_syscall2(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, 0);
+}
+
 void restorer_main(struct restorer_args *a)
 {
 	unmap_cryo(a);
@@ -325,16 +477,11 @@ void restorer_main(struct restorer_args *a)
 	protect_vmas(a);
 	set_mm(a);
 	close_fds(a);
+	/* before the credentials change: set_tid needs the privilege restart runs with */
+	create_threads(a);
+	create_thread_timers(a);
 	set_task(a);
 	set_creds(a);
 	set_itimers(a);
-	/* done: restart takes over from here, through ptrace; it knows this stop is ours */
-	{
-		struct restorer_report r = { .step = RST_STEP_DONE, .pid = a->pid };
-
-		raw_syscall3(__NR_write, a->report_fd, &r, sizeof(r));
-	}
-	raw_syscall1(__NR_close, a->report_fd);
-	raw_syscall2(__NR_kill, raw_syscall0(__NR_getpid), SIGSTOP);
-	fail(a, RST_STEP_TASK, -4 /* EINTR: not stopped */, 0);
+	stop_for_restart(a, a->pid);
 }

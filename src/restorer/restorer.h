@@ -64,6 +64,7 @@ enum restorer_step {
 	RST_STEP_TASK,
 	RST_STEP_CREDS,
 	RST_STEP_TIMERS,
+	RST_STEP_THREAD, /* where: the tid */
 };
 
 /* Messages on report_fd: fixed size, so each write is atomic on a pipe. */
@@ -99,6 +100,41 @@ struct restorer_creds {
 	uint64_t groups_off; /* uint32_t groups[nr_groups] */
 };
 
+/*
+ * A thread of the process besides the main one. The restorer makes it with
+ * its tid (clone3 with set_tid) on a stack of its own in the block; the
+ * thread sets what only it can set, queues its own pending signals, and
+ * stops like the main thread. Restart then gives it its registers.
+ */
+struct restorer_thread {
+	int32_t tid;
+	int32_t pdeath_signal;
+	uint64_t tid_address;
+	uint64_t robust_list, robust_list_len;
+	uint64_t rseq;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t altstack_sp, altstack_size;
+	uint32_t altstack_flags;
+	int32_t nice;
+	uint32_t sched_policy, sched_priority;
+	uint64_t timerslack_ns;
+	char comm[16];
+	uint64_t nr_pending, pending_off; /* siginfos of RESTORER_SIGINFO_SIZE bytes */
+};
+
+#define RESTORER_SIGINFO_SIZE 128
+
+/*
+ * A POSIX timer that signals one of those threads (SIGEV_THREAD_ID): made
+ * once the thread exists, with the id the program knows.
+ */
+struct restorer_timer {
+	int32_t id, clock;
+	int32_t signo, tid;
+	uint64_t sigev_value;
+	uint64_t interval_ns, value_ns;
+};
+
 struct restorer_itimer {
 	uint64_t interval_ns, value_ns;
 };
@@ -117,9 +153,15 @@ struct restorer_args {
 	uint32_t pad1;
 	struct restorer_vdso unmap_vdso[RESTORER_MAX_VDSO];
 
-	uint64_t nr_vmas, vmas_off;   /* struct restorer_vma[] */
-	uint64_t nr_runs, runs_off;   /* struct restorer_run[] */
-	uint64_t nr_close, close_off; /* int32_t[]: fds to close once mapped */
+	uint64_t nr_vmas, vmas_off;	  /* struct restorer_vma[] */
+	uint64_t nr_runs, runs_off;	  /* struct restorer_run[] */
+	uint64_t nr_close, close_off;	  /* int32_t[]: fds to close once mapped */
+	uint64_t nr_threads, threads_off; /* struct restorer_thread[] */
+	uint64_t nr_timers, timers_off;	  /* struct restorer_timer[] */
+	uint64_t thread_stacks;		  /* address of the first thread's stack */
+	uint64_t thread_stack_size;	  /* bytes per thread */
+	/* tasks (threads and main) yet to report they are done; the last closes report_fd */
+	uint64_t unfinished;
 
 	struct restorer_mm mm;
 

@@ -466,9 +466,36 @@ refuse_counter() {
 	check "checkpoint refuses $name: pid $p keeps counting" counting "$log"
 }
 
-refuse_counter "threads" \
-	'import threading; threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()' "" \
-	'threads'
+# a process whose main thread is gone (a raw SYS_exit of the leader alone); a thread counts on
+new_case refuse-zombie-leader
+if need_python "checkpoint refuses a process whose main thread exited"; then
+	spawn "$PYTHON" -c 'import threading, ctypes, os, sys, time
+def count():
+    while open("/proc/%d/stat" % os.getpid()).read().split()[2] != "Z":
+        time.sleep(0.01) # counting only once the main thread is gone
+    n = 0
+    while True:
+        n += 1
+        print(n, flush=True)
+        time.sleep(0.05)
+threading.Thread(target=count).start()
+ctypes.CDLL(None).syscall(60, 0)'
+	what="checkpoint refuses a process whose main thread exited"
+	if until_ok "$TIMEOUT" "its thread counting" at_least "$log" 3; then
+		p=$pid
+		run_cryo "$CKPT_TIMEOUT" checkpoint -o "$out" "$p"
+		check "$what: exit 1" exit_is 1
+		check "$what: one error line naming it" one_error "pid $p:" \
+			'its main thread has exited while 1 other threads run'
+		check "$what: no image and no temporary file" no_files "$imgdir"
+		check "$what: its thread untraced, counting on" eval \
+			'[ "$(ls "/proc/$p/task" | wc -l)" = 2 ] &&
+			 ! grep -q "^TracerPid:[[:space:]]*[1-9]" /proc/$p/task/*/status &&
+			 counting "$log"'
+	else
+		not_ok "$what: setup"
+	fi
+fi
 refuse_counter "a unix socket" \
 	'import socket; pair = socket.socketpair()' 'socket:*' \
 	'socket'

@@ -99,6 +99,18 @@ bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how)
 	return true;
 }
 
+#define NR_RT_SIGTIMEDWAIT 128
+
+bool arch_regs_resume_wait(arch_regs_t *regs)
+{
+	/* rt_sigtimedwait(set, info, timeout, sigsetsize): the timeout in rdx */
+	if ((long)regs->r.orig_rax != NR_RT_SIGTIMEDWAIT || (long)regs->r.rax != -EINTR ||
+	    regs->r.rdx)
+		return false;
+	regs->r.rax = (unsigned long)-ERESTARTNOHAND;
+	return true;
+}
+
 _Static_assert(sizeof(struct user_regs_struct) == CRYO_X86_64_NR_REGS * 8,
 	       "user_regs_struct is 27 words");
 
