@@ -848,6 +848,153 @@ static void test_pipe_records(void)
 	}
 }
 
+/* --- threads ----------------------------------------------------------------------- */
+
+/*
+ * A live root process (objref 1, pid 100) with one more thread (objref 2,
+ * tid 102): fdtable 3, mm 4. EDIT breaks one rule.
+ */
+struct thread_case {
+	struct rec_task thread;
+	int thread_before_root; /* its REC_TASK before its process's */
+	int other_between;	/* another process's REC_TASK between them */
+	int objs_for_thread;	/* a REC_TASK_OBJS naming the thread */
+	int rlimits_for_thread; /* a REC_RLIMITS naming the thread */
+	int no_regs;		/* the thread has no REC_TASK_REGS */
+	int timer_for_thread;	/* a REC_POSIX_TIMER naming the thread */
+};
+
+static void build_thread_image(struct ib *b, void (*edit)(struct thread_case *c))
+{
+	struct rec_task root = {
+		.objref = 1, .pid = 100, .tgid = 100, .pgid = 100, .sid = 100, .state = TASK_ALIVE
+	};
+	struct rec_task other = { .objref = 5,
+				  .pid = 101,
+				  .tgid = 101,
+				  .ppid = 100,
+				  .pgid = 100,
+				  .sid = 100,
+				  .state = TASK_ZOMBIE };
+	struct thread_case c = { .thread = root };
+	struct rec_fdtable fdt = { .objref = 3 };
+	struct rec_mm mm = { .objref = 4, .auxv_words = 2 };
+	uint64_t auxv[2] = { 0, 0 };
+	struct rec_task_objs objs = { .task_objref = 1, .mm_objref = 4, .fdt_objref = 3 };
+	struct rec_task_core core = { .task_objref = 2, .altstack_flags = 2, .comm = "worker" };
+	struct rec_task_regs regs = { .task_objref = 2, .nr_regs = CRYO_X86_64_NR_REGS };
+	static unsigned char xsave[64];
+	struct rec_task_xstate xs = { .task_objref = 2, .size = sizeof(xsave) };
+	struct rec_rlimits lim = { .task_objref = 2, .nr = CRYO_RLIM_NLIMITS };
+	struct rec_posix_timer timer = { .task_objref = 2, .signo = 14 };
+
+	c.thread.objref = 2;
+	c.thread.pid = 102;
+	if (edit)
+		edit(&c);
+	ib_begin(b);
+	if (c.thread_before_root)
+		ib_rec(b, REC_TASK, &c.thread, sizeof(c.thread));
+	ib_rec(b, REC_TASK, &root, sizeof(root));
+	if (c.other_between)
+		ib_rec(b, REC_TASK, &other, sizeof(other));
+	if (!c.thread_before_root)
+		ib_rec(b, REC_TASK, &c.thread, sizeof(c.thread));
+	if (!c.other_between) {
+		other.objref = 6;
+		ib_rec(b, REC_TASK, &other, sizeof(other));
+	}
+	ib_rec(b, REC_FDTABLE, &fdt, sizeof(fdt));
+	image_write_rec(&b->w, REC_MM, &mm, sizeof(mm), auxv, sizeof(auxv));
+	ib_rec(b, REC_TASK_OBJS, &objs, sizeof(objs));
+	ib_task_state(b, 1);
+	ib_rec(b, REC_TASK_CORE, &core, sizeof(core));
+	if (!c.no_regs)
+		ib_rec(b, REC_TASK_REGS, &regs, sizeof(regs));
+	image_write_rec(&b->w, REC_TASK_XSTATE, &xs, sizeof(xs), xsave, sizeof(xsave));
+	if (c.objs_for_thread) {
+		objs.task_objref = 2;
+		ib_rec(b, REC_TASK_OBJS, &objs, sizeof(objs));
+	}
+	if (c.rlimits_for_thread)
+		ib_rec(b, REC_RLIMITS, &lim, sizeof(lim));
+	if (c.timer_for_thread)
+		ib_rec(b, REC_POSIX_TIMER, &timer, sizeof(timer));
+	ib_end(b);
+}
+
+static void thread_before_root(struct thread_case *c)
+{
+	c->thread_before_root = 1;
+}
+
+static void thread_not_next(struct thread_case *c)
+{
+	c->other_between = 1;
+}
+
+static void thread_other_group(struct thread_case *c)
+{
+	c->thread.pgid = 102;
+}
+
+static void thread_zombie(struct thread_case *c)
+{
+	c->thread.state = TASK_ZOMBIE;
+}
+
+static void thread_with_objs(struct thread_case *c)
+{
+	c->objs_for_thread = 1;
+}
+
+static void thread_with_rlimits(struct thread_case *c)
+{
+	c->rlimits_for_thread = 1;
+}
+
+static void thread_without_regs(struct thread_case *c)
+{
+	c->no_regs = 1;
+}
+
+static void thread_with_timer(struct thread_case *c)
+{
+	c->timer_for_thread = 1;
+}
+
+static void test_thread_records(void)
+{
+	static const struct {
+		void (*edit)(struct thread_case *c);
+		uint32_t type;
+		const char *why;
+	} cases[] = {
+		{ thread_before_root, REC_TASK, "not right after its live process 100" },
+		{ thread_not_next, REC_TASK, "not right after its live process 100" },
+		{ thread_other_group, REC_TASK, "parent, group or session differ" },
+		{ thread_zombie, REC_TASK, "thread 102: not alive" },
+		{ thread_with_objs, REC_TASK_OBJS, "is a zombie or a thread" },
+		{ thread_with_rlimits, REC_RLIMITS, "a rlimits record belongs to its process" },
+		{ thread_without_regs, REC_TASK, "thread objref 2 lacks part of its state" },
+		{ thread_with_timer, REC_POSIX_TIMER, "is not a live process" },
+	};
+	struct image_error err;
+	struct image *img = NULL;
+	struct ib b;
+
+	build_thread_image(&b, NULL);
+	if (!check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0))
+		printf("#   reason: %s\n", err.reason);
+	image_free(img);
+	ib_free(&b);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		build_thread_image(&b, cases[i].edit);
+		expect_reject(&b, cases[i].type, cases[i].why, cases[i].why);
+		ib_free(&b);
+	}
+}
+
 /* A zombie's wait status must be one a task can die with: restart makes it die so. */
 static void test_zombie_status(void)
 {
@@ -988,6 +1135,7 @@ int main(void)
 	test_tty_records();
 	test_tty_without_live_task();
 	test_pipe_records();
+	test_thread_records();
 	test_zombie_status();
 	test_writer_path();
 	return tap_done();
