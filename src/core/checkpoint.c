@@ -294,7 +294,8 @@ static bool has_thread(const struct ckpt_task *t, pid_t tid)
 
 /*
  * Seizes thread TID of T and reads its /proc state. A thread that ended
- * since it was listed is not part of the process any more: 0, not added.
+ * since it was listed, or is ending, is not part of the process any more:
+ * 0, not added.
  * The kernel keeps credentials per thread; cryo restores them per process,
  * so a thread whose differ is refused by name.
  */
@@ -309,8 +310,9 @@ static int add_thread(struct ckpt_task *t, pid_t tid)
 	n = &t->threads[t->nr_threads];
 	*n = (struct ckpt_task){ .pid = tid };
 	ret = tracee_seize(&n->tracee, tid);
-	if (ret && proc_read_stat(t->pid, tid, &n->stat))
-		return 0; /* gone */
+	if (ret &&
+	    (proc_read_stat(t->pid, tid, &n->stat) || n->stat.state == 'Z' || n->stat.state == 'X'))
+		return 0; /* gone, or on its way out */
 	if (ret) {
 		log_error("pid %d: cannot stop its thread %d with ptrace: %s", t->pid, tid,
 			  strerror(-ret));

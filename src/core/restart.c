@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -1111,11 +1112,23 @@ static int tracee_event(struct rst_task *t, int status)
 static int await_restored(struct rst_ctx *ctx, int fd)
 {
 	size_t stopped = 0;
-	int ret = 0;
+	sigset_t chld, old;
+	int ret = 0, sfd;
 
+	/*
+	 * Woken by a report or by a tracee's stop (SIGCHLD, read through a
+	 * signalfd): a restorer making threads stops at each one until we let
+	 * it go on, so a slow wake-up here would add up.
+	 */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	while (stopped < nr_live_threads(ctx) && !ret) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
 		struct rst_task *t;
 		int status;
 		pid_t pid;
@@ -1125,7 +1138,9 @@ static int await_restored(struct rst_ctx *ctx, int fd)
 		if (pid < 0 && errno != EINTR)
 			ret = -errno;
 		if (pid <= 0) {
-			poll(&p, 1, 10);
+			poll(p, sfd < 0 ? 1 : 2, sfd < 0 ? 10 : 100);
+			while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
 			continue;
 		}
 		t = task_or_thread_by_pid(ctx, pid);
@@ -1141,6 +1156,9 @@ static int await_restored(struct rst_ctx *ctx, int fd)
 			ret = 0;
 		}
 	}
+	if (sfd >= 0)
+		close(sfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	/* every restorer closed its report descriptor: the rest of the pipe, to its end */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (!ret) {

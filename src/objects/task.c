@@ -90,27 +90,34 @@ static int read_itimers(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_ta
 	return 0;
 }
 
-static int read_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
+/* The prctl values the kernel keeps per thread: parent-death signal, tid address. */
+static int read_thread_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
 {
-	long dumpable, thp;
-	int pdeath = 0, subreaper = 0, ret;
+	int pdeath = 0, ret;
 
 	ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_PDEATHSIG, 0 }, 1, &pdeath,
 			      sizeof(pdeath));
 	if (!ret)
-		ret =
-		    ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_CHILD_SUBREAPER, 0 },
-				    1, &subreaper, sizeof(subreaper));
-	if (!ret)
-		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &thp);
-	if (!ret)
 		ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_TID_ADDRESS, 0 },
 				      1, &c->tid_address, sizeof(c->tid_address));
+	c->pdeath_signal = pdeath;
+	return ret;
+}
+
+/* The prctl values the kernel keeps per process: subreaper, THP, dumpable. */
+static int read_process_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
+{
+	long dumpable, thp;
+	int subreaper = 0, ret;
+
+	ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_CHILD_SUBREAPER, 0 }, 1,
+			      &subreaper, sizeof(subreaper));
+	if (!ret)
+		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &thp);
 	if (!ret)
 		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &dumpable);
 	if (ret)
 		return ret;
-	c->pdeath_signal = pdeath;
 	c->dumpable = (uint32_t)dumpable;
 	if (dumpable == 2)
 		log_warn("pid %d: is dumpable only by root (suid_dumpable 2); a restart makes it "
@@ -198,29 +205,37 @@ static int read_personality(struct ckpt_task *t, uint32_t *ret_pers)
 	return 0;
 }
 
-static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t)
+/*
+ * REC_TASK_CORE. For a thread (THREAD true) only what the kernel keeps per
+ * thread is read; the per-process fields (umask, personality, subreaper,
+ * THP, dumpable, interval timers, the job-control stop) stay zero.
+ */
+static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t, bool thread)
 {
 	struct rec_task_core c = {
 		.task_objref = t->objref,
-		.umask = t->status.umask,
 		.no_new_privs = (uint32_t)t->status.no_new_privs,
 		.blocked = t->tracee.sigmask,
-		.stopped = t->tracee.group_stopped,
 	};
 	int ret;
 
 	memcpy(c.comm, t->stat.comm, sizeof(c.comm) - 1);
-	ret = read_personality(t, &c.personality);
-	if (!ret)
-		ret = read_prctls(ctx, t, &c);
+	ret = read_thread_prctls(ctx, t, &c);
 	if (!ret)
 		ret = read_altstack(ctx, t, &c);
-	if (!ret)
-		ret = read_itimers(ctx, t, &c);
 	if (!ret)
 		ret = read_rseq_robust(t, &c);
 	if (!ret)
 		ret = read_sched(t, &c);
+	if (!ret && !thread) {
+		c.umask = t->status.umask;
+		c.stopped = t->tracee.group_stopped;
+		ret = read_personality(t, &c.personality);
+		if (!ret)
+			ret = read_process_prctls(ctx, t, &c);
+		if (!ret)
+			ret = read_itimers(ctx, t, &c);
+	}
 	if (ret == -ENOTSUP)
 		log_error("pid %d: runs under SCHED_DEADLINE; not supported yet", t->pid);
 	else if (ret)
@@ -347,7 +362,7 @@ int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	int ret = image_write_rec(&ctx->w, REC_TASK_OBJS, &o, sizeof(o), NULL, 0);
 
 	if (!ret)
-		ret = dump_core(ctx, t);
+		ret = dump_core(ctx, t, false);
 	if (!ret)
 		ret = dump_creds(ctx, t);
 	if (!ret)
@@ -369,7 +384,8 @@ int task_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *t, struct ckpt_task
 	int ret;
 
 	th->scratch = t->scratch;
-	ret = dump_core(ctx, th);
+	th->tracee.syscall_ip = t->tracee.syscall_ip; /* one address space: found once */
+	ret = dump_core(ctx, th, true);
 	t->scratch = th->scratch; /* one it made is the process's to remove */
 	th->scratch = 0;
 	if (!ret)
