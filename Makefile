@@ -78,7 +78,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/normal/unit/%,$(UNIT_SRCS))
 CR_BINS := $(patsubst tests/cr/%.c,build/normal/cr/%,$(CR_SRCS))
 build/normal/cr/%: tests/cr/%.c tests/cr/crtest.h
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -D_GNU_SOURCE -Itests -o $@ $<
+	$(CC) $(BASEFLAGS) $(CFLAGS) -D_GNU_SOURCE -Itests -pthread -o $@ $<
 
 CR_SCRIPTS := tests/cr/run.sh $(filter-out tests/cr/run.sh tests/cr/lib.sh,$(sort $(wildcard tests/cr/*.sh)))
 

@@ -13,6 +13,9 @@
 #       -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE -Itests \
 #       -o "build/normal/cr/$(basename "$f" .c)" "$f"; done
 #
+# Python programs beside this script (tests/cr/NAME.py) follow the same
+# protocol; they run with python3, named NAME.py, and are skipped without it.
+#
 # Modes, for every program:
 #   plain  no checkpoint at all: proves that the test itself passes;
 #   kill   `cryo checkpoint --kill`, `cryo restart` in the foreground, SIGUSR2
@@ -29,7 +32,8 @@
 #   CRYO            the cryo binary (default ./cryo)
 #   CR_BIN          directory of the compiled programs (default build/normal/cr)
 #   CR_MODES        modes to run (default "plain kill leave")
-#   CR_TESTS        names to run (default: every program in CR_BIN, sleep, python)
+#   CR_TESTS        names to run (default: every program in CR_BIN, every NAME.py
+#                   here, sleep, python)
 #   CR_TIMEOUT      seconds any one wait may take (default 10)
 #   CR_CKPT_TIMEOUT seconds a checkpoint may take (default 60)
 #   CR_KEEP         if set, keep the temp dir with logs and images
@@ -55,6 +59,7 @@ cr_enter_namespace "$@"
 abspath() { case $1 in */*) readlink -f "$1" ;; *) echo "$1" ;; esac; }
 CRYO=$(abspath "${CRYO:-./cryo}")
 CR_BIN=$(abspath "${CR_BIN:-build/normal/cr}")
+CR_PY=$(readlink -f "$(dirname "$0")") # where the python programs are, NAME.py
 CR_MODES=${CR_MODES:-plain kill leave}
 TIMEOUT=${CR_TIMEOUT:-10}
 CKPT_TIMEOUT=${CR_CKPT_TIMEOUT:-60}
@@ -238,11 +243,24 @@ verify() {
 	finish "$1" "$3" "$4"
 }
 
-# --- C test programs --------------------------------------------------------
+# --- test programs: C ($CR_BIN/NAME) and python (NAME.py) ------------------
+
+# program NAME: the file of test NAME, tests/cr/NAME.py or $CR_BIN/NAME
+program() { case $1 in *.py) echo "$CR_PY/$1" ;; *) echo "$CR_BIN/$1" ;; esac; }
+
+runnable() {
+	case $1 in
+	sleep | python) ;;
+	*.py) [ -f "$(program "$1")" ] ;;
+	*) [ -x "$(program "$1")" ] ;;
+	esac
+}
 
 start_test() {
 	local deadline=$(($(now_us) + TIMEOUT * 1000000))
-	spawn "$log" "$log" env CR_TMPDIR="$dir" CR_KEEP_FILES="$1" "$CR_BIN/$name"
+	local cmd=("$(program "$name")")
+	[[ $name == *.py ]] && cmd=(python3 "${cmd[0]}")
+	spawn "$log" "$log" env CR_TMPDIR="$dir" CR_KEEP_FILES="$1" "${cmd[@]}"
 	until grep -qx ready "$log"; do
 		alive "$pid" || { why="exited before saying ready" && return 1; }
 		[ "$(now_us)" -lt "$deadline" ] || { why="not ready within ${TIMEOUT}s" && return 1; }
@@ -444,6 +462,9 @@ else
 		[ -f "$f" ] && [ -x "$f" ] && tests+=("${f##*/}")
 	done
 	[ ${#tests[@]} -eq 0 ] && echo "# no test programs in $CR_BIN"
+	for f in "$CR_PY"/*.py; do
+		[ -f "$f" ] && tests+=("${f##*/}")
+	done
 	tests+=(sleep python)
 fi
 read -r -a modes <<<"$CR_MODES"
@@ -460,11 +481,11 @@ for t in "${tests[@]}"; do
 			continue
 			;;
 		esac
-		if [ "$t" = python ] && ! command -v python3 >/dev/null; then
+		if [[ $t == python || $t == *.py ]] && ! command -v python3 >/dev/null; then
 			n=$((n + 1))
-			echo "ok $n - python $m # skip python3 not found"
-		elif [ "$t" != sleep ] && [ "$t" != python ] && [ ! -x "$CR_BIN/$t" ]; then
-			name=$t mode=$m why="no program $CR_BIN/$t" dir=$tmp log=/dev/null
+			echo "ok $n - $t $m # skip python3 not found"
+		elif ! runnable "$t"; then
+			name=$t mode=$m why="no program $(program "$t")" dir=$tmp log=/dev/null
 			report FAIL "$t" "$m"
 		# our stderr to a file meanwhile: bash notes there every child that
 		# dies of a signal (the --kill ones), and it is shown on failure
