@@ -782,6 +782,38 @@ else
 	not_ok "restart refusals: a sleep image to work with"
 fi
 
+# (a') a thread's tid held by another process, the process's own pid free: the
+# holder gets the tid through ns_last_pid (this script is init of its pid namespace)
+new_case tid-in-use
+what="restart while a thread's tid is in use"
+if need_python "$what" &&
+	counter 'import threading; threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()'; then
+	p=$pid
+	img=$dir/threads.img
+	tid=$(ls "/proc/$p/task" | grep -vx "$p" | head -n 1)
+	if [ -n "$tid" ] && checkpoint_ok "$p" --kill && wait_exit "$p" "$TIMEOUT" &&
+		echo $((tid - 1)) >/proc/sys/kernel/ns_last_pid; then
+		sleep 1000 </dev/null >/dev/null 2>&1 &
+		holder=$!
+		if [ "$holder" = "$tid" ]; then
+			rst_fails "$what" "$img" "$p" 1 "" "pid $tid\\b" 'in use'
+			kill -KILL "$holder"
+			wait "$holder" 2>/dev/null
+			run_cryo "$TIMEOUT" restart --detach "$img"
+			check "$what: once it is free, restart: exit 0" exit_is 0
+			check "$what: once it is free, the thread $tid is back and the count goes on" \
+				eval '[ -d "/proc/$p/task/$tid" ] && counting "$log"'
+			kill -KILL "$p" 2>/dev/null
+			until_ok "$TIMEOUT" "pid $p gone" gone "$p"
+		else
+			kill -KILL "$holder"
+			not_ok "$what: setup (the holder got pid $holder, not $tid)"
+		fi
+	else
+		not_ok "$what: setup${why:+: $why}"
+	fi
+fi
+
 # (b) (c) a file the process had open read-only changed or went away
 new_case changed-file
 img=$dir/img
