@@ -112,6 +112,25 @@ static inline void cr_ready(void)
 	fflush(stdout);
 }
 
+/* A signal set as the kernel keeps a mask: bit N-1 for signal N. */
+static inline uint64_t cr_sigset_bits(const sigset_t *set)
+{
+	uint64_t m = 0;
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(set, sig) == 1)
+			m |= 1ULL << (sig - 1);
+	return m;
+}
+
+/* The calling thread's blocked signals, as cr_sigset_bits(); all ones if unreadable. */
+static inline uint64_t cr_blocked_now(void)
+{
+	sigset_t set;
+
+	return sigprocmask(SIG_BLOCK, NULL, &set) ? ~0ULL : cr_sigset_bits(&set);
+}
+
 /* Sleeps until SIGUSR2, with the signal mask otherwise unchanged. */
 static inline void cr_wait(void)
 {

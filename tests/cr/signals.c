@@ -257,15 +257,13 @@ static uint64_t status_mask(const char *key)
 
 static void check_pending(void)
 {
-	uint64_t want = bit(SIGUSR1) | bit(SIGWINCH) | bit(SIGRTMIN + 3), got = 0;
+	uint64_t want = bit(SIGUSR1) | bit(SIGWINCH) | bit(SIGRTMIN + 3), got;
 	uint64_t thread = status_mask("SigPnd"), shared = status_mask("ShdPnd");
 	sigset_t set;
 
 	if (sigpending(&set))
 		cr_fail("sigpending: %m");
-	for (int sig = 1; sig <= 64; sig++)
-		if (sigismember(&set, sig) == 1)
-			got |= bit(sig);
+	got = cr_sigset_bits(&set);
 	cr_check(got == want, "pending signals %#llx, wanted %#llx", (unsigned long long)got,
 		 (unsigned long long)want);
 	cr_check(thread == bit(SIGUSR1), "thread-pending %#llx, wanted SIGUSR1 only",

@@ -45,19 +45,6 @@ static __attribute__((format(printf, 1, 2))) void record(const char *fmt, ...)
 	atomic_store(&failed, 1);
 }
 
-static uint64_t mask_now(void)
-{
-	sigset_t set;
-	uint64_t m = 0;
-
-	if (pthread_sigmask(SIG_BLOCK, NULL, &set))
-		return ~0ULL;
-	for (int sig = 1; sig <= 64; sig++)
-		if (sigismember(&set, sig) == 1)
-			m |= 1ULL << (sig - 1);
-	return m;
-}
-
 static uint64_t sum(unsigned long k)
 {
 	uint64_t s = 0;
@@ -78,9 +65,9 @@ static void *worker(void *arg)
 	fresh = -1; /* the next worker starts with 7 again, even on this very stack */
 	if (tid == driver_tid || tid == getpid())
 		record("worker %lu: tid %d is the driver's or main's", k, (int)tid);
-	if (mask_now() != driver_mask)
+	if (cr_blocked_now() != driver_mask)
 		record("worker %lu: blocked signals %#llx, the driver's are %#llx", k,
-		       (unsigned long long)mask_now(), (unsigned long long)driver_mask);
+		       (unsigned long long)cr_blocked_now(), (unsigned long long)driver_mask);
 	if (prctl(PR_GET_NAME, name) || strcmp(name, driver_name))
 		record("worker %lu: named '%s', not the driver's '%s'", k, name, driver_name);
 	return (void *)(uintptr_t)sum(k);
@@ -90,7 +77,7 @@ static void *drive(void *arg)
 {
 	(void)arg;
 	driver_tid = gettid();
-	driver_mask = mask_now();
+	driver_mask = cr_blocked_now();
 	if (pthread_setname_np(pthread_self(), driver_name))
 		record("pthread_setname_np failed");
 	for (unsigned long k = 1; !atomic_load(&stop) && !atomic_load(&failed); k++) {

@@ -149,19 +149,6 @@ static uint64_t bit(int sig)
 	return 1ULL << (sig - 1);
 }
 
-static uint64_t mask_now(void)
-{
-	sigset_t set;
-	uint64_t m = 0;
-
-	if (pthread_sigmask(SIG_BLOCK, NULL, &set))
-		return ~0ULL;
-	for (int sig = 1; sig <= 64; sig++)
-		if (sigismember(&set, sig) == 1)
-			m |= bit(sig);
-	return m;
-}
-
 static void block(int sig, int how)
 {
 	sigset_t set;
@@ -257,7 +244,7 @@ static void setup(struct thr *t)
 		block(SIGUSR1, SIG_UNBLOCK);
 	if (t->idx == T_PENDING)
 		block(SIG_PENDING, SIG_BLOCK);
-	t->mask = mask_now();
+	t->mask = cr_blocked_now();
 	if (t->mask != own_blocked(t->idx))
 		terr(t, "blocked %#llx at start, wanted %#llx", (unsigned long long)t->mask,
 		     (unsigned long long)own_blocked(t->idx));
@@ -330,8 +317,8 @@ static void check_identity(struct thr *t)
 	if (!pthread_equal(pthread_self(), t->self) || !pthread_equal(pthread_self(), t->handle))
 		terr(t, "pthread_self() is %#lx, was %#lx", (unsigned long)pthread_self(),
 		     (unsigned long)t->self);
-	if (mask_now() != t->mask)
-		terr(t, "blocked signals %#llx, were %#llx", (unsigned long long)mask_now(),
+	if (cr_blocked_now() != t->mask)
+		terr(t, "blocked signals %#llx, were %#llx", (unsigned long long)cr_blocked_now(),
 		     (unsigned long long)t->mask);
 	check_name(t);
 	if (syscall(SYS_get_robust_list, 0, &robust, &robust_len) || robust != t->robust ||
@@ -777,8 +764,8 @@ static void check_tasks(int want)
 
 static void check_signals(void)
 {
-	cr_check(mask_now() == main_mask, "main blocks %#llx, blocked %#llx",
-		 (unsigned long long)mask_now(), (unsigned long long)main_mask);
+	cr_check(cr_blocked_now() == main_mask, "main blocks %#llx, blocked %#llx",
+		 (unsigned long long)cr_blocked_now(), (unsigned long long)main_mask);
 	cr_check(!status_mask("/proc/self/status", "ShdPnd"), "process-pending signals %#llx",
 		 (unsigned long long)status_mask("/proc/self/status", "ShdPnd"));
 	cr_check(!status_mask("/proc/thread-self/status", "SigPnd"), "main has signals pending");
@@ -879,7 +866,7 @@ int main(void)
 {
 	cr_init();
 	block(SIGUSR1, SIG_BLOCK); /* and so in every thread but the sigwait one */
-	main_mask = mask_now();
+	main_mask = cr_blocked_now();
 	handle(SIGUSR1, on_usr1, 0);
 	handle(SIG_ONSTACK, on_onstack, SA_ONSTACK);
 	handle(SIGALRM, on_alarm, 0);

@@ -95,7 +95,19 @@ class Worker(threading.Thread):
         pass
 
 
-class Sleeper(Worker):
+class Looper(Worker):
+    """A worker that repeats step() until verification, and after it until the end."""
+
+    def state(self):
+        while phase < VERIFY:
+            self.step()
+
+    def after(self):
+        while phase < DONE:
+            self.step()
+
+
+class Sleeper(Looper):
     def step(self):
         t0 = time.monotonic_ns()
         time.sleep(0.02)
@@ -104,29 +116,13 @@ class Sleeper(Worker):
             self.err("time.sleep(0.02) returned after %d ns" % slept)
         self.count += 1
 
-    def state(self):
-        while phase < VERIFY:
-            self.step()
 
-    def after(self):
-        while phase < DONE:
-            self.step()
-
-
-class Computer(Worker):
+class Computer(Looper):
     def step(self):
         s = sum(i * i for i in range(1000))
         if s != 332833500:
             self.err("sum of squares below 1000 is %d" % s)
         self.count += 1
-
-    def state(self):
-        while phase < VERIFY:
-            self.step()
-
-    def after(self):
-        while phase < DONE:
-            self.step()
 
 
 class EventWaiter(Worker):
