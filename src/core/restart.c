@@ -1325,9 +1325,21 @@ static int wait_root(pid_t pid, int *ret_status)
 	return 0;
 }
 
+/* --tty=inherit: the restored session on restart's terminal until the root ends. */
+static int relay_root(int master, pid_t root, int *ret_status)
+{
+	int status = 0, ret = relay_run(master, root, &status);
+
+	if (!ret)
+		*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return ret;
+}
+
 int restart_run(const struct restart_opts *opts, int *ret_status)
 {
-	struct rst_ctx ctx = { .opts = opts, .page_size = sysconf(_SC_PAGESIZE), .report_fd = -1 };
+	struct rst_ctx ctx = {
+		.opts = opts, .page_size = sysconf(_SC_PAGESIZE), .report_fd = -1, .relay_fd = -1
+	};
 	int ret;
 
 	ctx.src.fd = -1;
@@ -1358,7 +1370,9 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 	if (!ret) {
 		log_info("pid %d: restarted from %s", ctx.tasks[0].pid, opts->image);
 		*ret_status = 0;
-		if (!opts->detach)
+		if (ctx.relay_fd >= 0)
+			ret = relay_root(ctx.relay_fd, ctx.tasks[0].pid, ret_status);
+		else if (!opts->detach)
 			ret = wait_root(ctx.tasks[0].pid, ret_status);
 	}
 	free(ctx.tasks);

@@ -80,8 +80,10 @@ struct rst_ctx {
 	int fd_floor;	   /* above every fd of the image */
 	int *kept_fds;	   /* made by restart before the tasks, inherited by them */
 	size_t nr_kept_fds;
-	struct rst_ttys *ttys; /* terminals being restored (tty_restore.c) */
-	pid_t pid;	       /* the task the child is becoming, for messages */
+	struct rst_ttys *ttys;	/* terminals being restored (tty_restore.c) */
+	enum tty_mode tty_mode; /* where external terminals go: TTY_INHERIT, _NEW or _NONE */
+	int relay_fd; /* --tty=inherit: the master restart relays to its terminal, or -1 */
+	pid_t pid;    /* the task the child is becoming, for messages */
 	long page_size;
 };
 
@@ -127,6 +129,13 @@ int tty_restore_finish(struct rst_ctx *ctx);
 void tty_restore_close(struct rst_ctx *ctx);
 int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t);
 int tty_open_file(struct rst_ctx *ctx, const struct rec_tty_file *f, int *ret_fd);
+
+/*
+ * --tty=inherit (src/core/relay.c): restart's terminal speaks for the
+ * restored one until ROOT ends; its modes come back then. ROOT's wait
+ * status in *ret_status. Logs its errors.
+ */
+int relay_run(int master, pid_t root, int *ret_status);
 
 /*
  * A file of a pipe or FIFO (pipe.c): the pipe is made on first use, and its

@@ -59,13 +59,19 @@ struct rst_pty {
 struct rst_ttys {
 	struct rst_devpts *insts;
 	size_t nr_insts;
+	struct rst_devpts own; /* restart's own instance, for external terminals */
 	struct rst_pty *ptys;
 	size_t nr_ptys;
 };
 
 static const char *inst_path(const struct rec_devpts *d)
 {
-	return d ? (const char *)(d + 1) : "?";
+	return d ? (const char *)(d + 1) : "/dev/pts";
+}
+
+static bool is_external(const struct rec_tty_slave *s)
+{
+	return s->flags & TTYS_EXTERNAL;
 }
 
 /* Keeps FD for the tasks: moved above every fd of the image and listed. */
@@ -243,6 +249,19 @@ static int find_instance(struct rst_ctx *ctx, const struct rec_devpts *d, struct
 	return -ENOENT;
 }
 
+/* Whether a pty of the tree lives in instance OBJREF: external ones get restart's own. */
+static bool instance_needed(const struct rst_ctx *ctx, uint32_t objref)
+{
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_tty_slave *s = r->payload;
+
+		if (r->type == REC_TTY_SLAVE && s->devpts_objref == objref && !is_external(s))
+			return true;
+	}
+	return false;
+}
+
 static int find_instances(struct rst_ctx *ctx, struct rst_ttys *tt)
 {
 	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
@@ -250,7 +269,8 @@ static int find_instances(struct rst_ctx *ctx, struct rst_ttys *tt)
 		struct rst_devpts *d;
 		int ret;
 
-		if (r->type != REC_DEVPTS)
+		if (r->type != REC_DEVPTS ||
+		    !instance_needed(ctx, ((const struct rec_devpts *)r->payload)->objref))
 			continue;
 		d = &tt->insts[tt->nr_insts];
 		ret = find_instance(ctx, r->payload, d);
@@ -365,7 +385,7 @@ static int open_pair(struct rst_ctx *ctx, struct rst_pty *p, bool any)
 			  inst_path(inst->rec), ptmx, strerror(-ret));
 		return ret;
 	}
-	if (any)
+	if (any && !is_external(p->s))
 		log_warn("pty %u (devpts %s): index taken, restored as pty %u", p->s->index,
 			 inst_path(inst->rec), p->index);
 	p->master = keep_fd(ctx, fd);
@@ -483,11 +503,35 @@ static int set_owner(const struct rst_pty *p)
 		   : 0;
 }
 
+/* --tty=none: every file of the external terminal is /dev/null, with its access mode. */
+static int open_null_files(struct rst_ctx *ctx, const struct rst_pty *p)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < ctx->img->nr_recs && !ret; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_tty_file *f = r->payload;
+		int fd;
+
+		if (r->type != REC_TTY_FILE || f->tty_objref != p->s->objref)
+			continue;
+		fd = keep_fd(ctx, open("/dev/null", (int)(f->flags & O_ACCMODE) | O_CLOEXEC));
+		ret = fd < 0 ? fd : objhash_set(ctx->objs, f->objref, OBJ_FILE, (uint64_t)fd);
+	}
+	if (ret)
+		log_error("pty %u: cannot open /dev/null in its place: %s", p->s->index,
+			  strerror(-ret));
+	return ret;
+}
+
 static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 {
 	struct tty_line line = { 0 };
 	const char *step = "opening its files";
 	int ret = 0;
+
+	if (is_external(p->s) && ctx->tty_mode == TTY_NONE)
+		return open_null_files(ctx, p);
 
 	if (p->m)
 		ret = objhash_set(ctx->objs, p->m->objref, OBJ_TTY, (uint64_t)p->master);
@@ -513,6 +557,11 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 		if (!ret) {
 			step = "reading its queues from the image";
 			ret = line_of(ctx, p, &line);
+		}
+		/* on restart's terminal: its size, not the saved one (the program redraws) */
+		if (!ret && is_external(p->s) && ioctl(STDIN_FILENO, TIOCGWINSZ, line.ws) < 0) {
+			step = "reading the size of restart's terminal";
+			ret = -errno;
 		}
 		if (!ret)
 			ret = tty_line_apply(p->master, p->slave, &line, &step);
@@ -545,20 +594,57 @@ static bool leader_has_ctty(const struct rst_ctx *ctx, pid_t sid, uint32_t tty_o
 	return false;
 }
 
-static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
+/*
+ * An external terminal (its master was outside the tree) goes where --tty
+ * says (doc/pty.md section 9): on restart's own terminal, through a new
+ * pty that restart relays to it (inherit), or on /dev/null (none). One
+ * terminal can speak for one external terminal only.
+ */
+static int check_external(const struct rst_ctx *ctx, const struct rec_tty_slave *s, bool *seen)
 {
-	bool has_ctty = false;
+	const struct image_record *d =
+	    s->devpts_objref ? image_obj_record(ctx->img, s->devpts_objref, OBJ_DEVPTS) : NULL;
+	const char *path = d ? inst_path(d->payload) : "unknown";
 
-	if (s->flags & TTYS_EXTERNAL) {
-		const struct image_record *d =
-		    s->devpts_objref ? image_obj_record(ctx->img, s->devpts_objref, OBJ_DEVPTS)
-				     : NULL;
-
+	if (ctx->tty_mode == TTY_NEW) {
 		log_error("pty %u (devpts %s) is an external terminal (its master is outside the "
-			  "image); restarting external terminals is not supported yet",
-			  s->index, d ? inst_path(d->payload) : "unknown");
+			  "image); --tty=new, the default with --detach or without a terminal on "
+			  "stdin, is not supported yet: restart it on a terminal (--tty=inherit), "
+			  "or with --tty=none",
+			  s->index, path);
 		return -ENOTSUP;
 	}
+	if (ctx->tty_mode == TTY_INHERIT && ctx->opts->detach) {
+		log_error("pty %u (devpts %s) is an external terminal; --tty=inherit puts it on "
+			  "restart's terminal, which needs restart in the foreground (no --detach)",
+			  s->index, path);
+		return -EINVAL;
+	}
+	if (ctx->tty_mode == TTY_INHERIT && !isatty(STDIN_FILENO)) {
+		log_error("pty %u (devpts %s) is an external terminal; --tty=inherit puts it on "
+			  "restart's terminal, but restart's stdin is not one",
+			  s->index, path);
+		return -ENOTTY;
+	}
+	if (ctx->tty_mode == TTY_INHERIT && *seen) {
+		log_error("pty %u (devpts %s) is a second external terminal; restart's terminal "
+			  "can stand for one only: restart with --tty=none",
+			  s->index, path);
+		return -ENOTSUP;
+	}
+	*seen = true;
+	return 0;
+}
+
+static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s, bool *external)
+{
+	bool has_ctty = false;
+	int ret;
+
+	if (is_external(s) && (ret = check_external(ctx, s, external)))
+		return ret;
+	if (is_external(s) && ctx->tty_mode == TTY_NONE)
+		return 0; /* nobody's controlling terminal: /dev/null stands for it */
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct rst_task *t = &ctx->tasks[i];
 
@@ -639,16 +725,22 @@ static void raise_fd_limit(void)
 int tty_restore_open(struct rst_ctx *ctx)
 {
 	struct rst_ttys *tt = calloc(1, sizeof(*tt));
+	bool external = false;
 	int ret;
 
 	if (!tt)
 		return -ENOMEM;
 	ctx->ttys = tt;
+	tt->own.ptmx_path = -1;
+	snprintf(tt->own.ptmx, sizeof(tt->own.ptmx), "/dev/ptmx");
 	raise_fd_limit();
+	ctx->tty_mode = ctx->opts->tty != TTY_AUTO		     ? ctx->opts->tty
+			: isatty(STDIN_FILENO) && !ctx->opts->detach ? TTY_INHERIT
+								     : TTY_NEW;
 	ret = count_ptys(ctx, tt);
 	for (size_t i = 0; i < ctx->img->nr_recs && !ret; i++)
 		if (ctx->img->recs[i].type == REC_TTY_SLAVE)
-			ret = check_slave(ctx, ctx->img->recs[i].payload);
+			ret = check_slave(ctx, ctx->img->recs[i].payload, &external);
 	if (!ret)
 		ret = find_instances(ctx, tt);
 	for (size_t i = 0; i < ctx->img->nr_recs && !ret; i++) {
@@ -662,17 +754,21 @@ int tty_restore_open(struct rst_ctx *ctx)
 		*p = (struct rst_pty){ .s = s, .master = -1, .slave = -1, .peer = -1 };
 		if (s->master_objref)
 			p->m = image_obj_record(ctx->img, s->master_objref, OBJ_TTY)->payload;
-		p->inst = instance_of(tt, s->devpts_objref);
+		/* an external terminal gets a new pty of restart's own, at any index */
+		p->inst = is_external(s) ? &tt->own : instance_of(tt, s->devpts_objref);
 		ret = p->inst ? 0 : -EINVAL;
 	}
 	/* every saved index that is free first: a displaced pty must not displace another */
 	for (size_t i = 0; i < tt->nr_ptys && !ret; i++) {
+		if (is_external(tt->ptys[i].s))
+			continue;
 		ret = open_pair(ctx, &tt->ptys[i], false);
 		if (ret == -EBUSY && !ctx->opts->pty_index_exact)
 			ret = 0;
 	}
 	for (size_t i = 0; i < tt->nr_ptys && !ret; i++)
-		if (tt->ptys[i].master < 0)
+		if (tt->ptys[i].master < 0 &&
+		    !(is_external(tt->ptys[i].s) && ctx->tty_mode == TTY_NONE))
 			ret = open_pair(ctx, &tt->ptys[i], true);
 	for (size_t i = 0; i < tt->nr_ptys && !ret; i++)
 		ret = restore_pty(ctx, &tt->ptys[i]);
@@ -704,6 +800,8 @@ int tty_restore_finish(struct rst_ctx *ctx)
 		char proc[64];
 		int one = 1, ret = 0;
 
+		if (p->master < 0 && is_external(p->s))
+			continue; /* --tty=none: nothing of it was made */
 		if (p->slave >= 0) {
 			drop_kept(ctx, p->slave);
 			p->slave = -1;
@@ -725,6 +823,13 @@ int tty_restore_finish(struct rst_ctx *ctx)
 			log_error("pty %u (devpts %s): cannot %s: %s", p->s->index,
 				  inst_path(p->inst->rec), what, strerror(-ret));
 			first = first ? first : ret;
+		}
+		/* --tty=inherit: restart keeps the master, to relay */
+		if (!ret && is_external(p->s) && p->master >= 0 &&
+		    (ctx->relay_fd = fcntl(p->master, F_DUPFD_CLOEXEC, 3)) < 0) {
+			first = first ? first : -errno;
+			log_error("pty %u: cannot keep its master: %s", p->s->index,
+				  strerror(errno));
 		}
 	}
 	tty_restore_close(ctx);
@@ -769,11 +874,14 @@ static int take_ctty(struct rst_ctx *ctx, struct rst_task *t, const struct rec_t
 /* In the restored task, after its session exists (doc/pty.md 6.14, 6.15). */
 int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t)
 {
+	const struct rec_tty_slave *s =
+	    t->ctty ? image_obj_record(ctx->img, t->ctty->tty_objref, OBJ_TTY)->payload : NULL;
 	int fd;
 
-	if (t->ctty)
-		return take_ctty(ctx, t,
-				 image_obj_record(ctx->img, t->ctty->tty_objref, OBJ_TTY)->payload);
+	if (s && !(is_external(s) && ctx->tty_mode == TTY_NONE))
+		return take_ctty(ctx, t, s);
+	if (s)
+		return 0; /* --tty=none: the session has no controlling terminal any more */
 	if (t->task->sid == t->pid)
 		return 0; /* a new session has no controlling terminal */
 	/*
