@@ -8,7 +8,13 @@
  * copies bytes both ways, so every key reaches the restored line
  * discipline as typed (^C becomes SIGINT there, for the restored
  * foreground group) and the screen gets the program's output untouched.
- * The pty takes the size of restart's terminal, and follows it.
+ * The pty takes the size of restart's terminal, and follows it. To make the
+ * program draw its screen on the new terminal, the pty gets one column
+ * less, then, a moment later, the real size: two size changes, which even
+ * a program that redraws only when the size changed (readline: bash,
+ * python) takes as a reason to redraw. Each comes a moment after the
+ * program was let go, so that it waits in its own system call by then: a
+ * signal handled before the call would only set the program's flag.
  *
  * Job control goes through restart, the job the caller's shell knows: when
  * the restored root stops (^Z in its session), restart gives the terminal
@@ -25,13 +31,15 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/rst.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define RELAY_BUF 4096
+#define RELAY_BUF	4096
+#define REDRAW_DELAY_MS 100 /* between the two size changes that make the program redraw */
 
 /* Bytes on their way from one descriptor to another. */
 struct pipe_buf {
@@ -46,7 +54,17 @@ struct relay {
 	struct pipe_buf in;   /* keys, for the master */
 	struct pipe_buf out;  /* output, for restart's stdout */
 	bool master_gone;     /* every slave file is closed: EIO */
+	int redraw_step;      /* 2: one column less is due, 1: the real size, 0: done */
+	int64_t redraw_at_ms; /* when, on CLOCK_MONOTONIC */
 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int make_raw(const struct relay *r)
 {
@@ -56,16 +74,36 @@ static int make_raw(const struct relay *r)
 	return tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) < 0 ? -errno : 0;
 }
 
-/* The pty takes restart's size; the foreground program redraws even when it did not change. */
-static void follow_size(const struct relay *r, bool redraw)
+/* The pty takes the size of restart's terminal (the kernel signals SIGWINCH if it changed). */
+static void follow_size(struct relay *r)
 {
 	struct winsize ws;
-	pid_t fg;
 
 	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 		ioctl(r->master, TIOCSWINSZ, &ws);
-	if (redraw && ioctl(r->master, TIOCGPGRP, &fg) == 0 && fg > 0)
-		kill(-fg, SIGWINCH);
+}
+
+/* The program redraws: one column less, then the real size, REDRAW_DELAY_MS apart. */
+static void redraw(struct relay *r)
+{
+	r->redraw_step = 2;
+	r->redraw_at_ms = now_ms() + REDRAW_DELAY_MS;
+}
+
+/* The next size change of a redraw, once it is due. */
+static void redraw_step(struct relay *r)
+{
+	struct winsize ws;
+
+	if (!r->redraw_step || now_ms() < r->redraw_at_ms)
+		return;
+	if (r->redraw_step-- == 2 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+		ws.ws_col = ws.ws_col > 1 ? ws.ws_col - 1 : ws.ws_col + 1;
+		ioctl(r->master, TIOCSWINSZ, &ws);
+		r->redraw_at_ms = now_ms() + REDRAW_DELAY_MS;
+		return;
+	}
+	follow_size(r);
 }
 
 /* Moves what is there from FD into B (one read); 0, or -1 at end of input or EIO. */
@@ -98,9 +136,8 @@ static void suspend(struct relay *r)
 	kill(getpid(), SIGTSTP);
 	/* `fg`: SIGCONT brought us here */
 	make_raw(r);
-	follow_size(r, false);
 	kill(r->root, SIGCONT);
-	follow_size(r, true);
+	redraw(r);
 }
 
 /* A signal through the signalfd: 1 once the root has ended (status in *ret_status). */
@@ -112,7 +149,7 @@ static int take_signal(struct relay *r, int sfd, int *ret_status)
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGWINCH)
-			follow_size(r, false);
+			follow_size(r);
 		else if (si.ssi_signo != SIGCHLD)
 			kill(r->root, (int)si.ssi_signo); /* SIGTERM, SIGHUP, ... are for the job */
 	}
@@ -149,9 +186,12 @@ static int relay_loop(struct relay *r, int sfd, int *ret_status)
 			  .events = (short)((r->out.len < RELAY_BUF ? POLLIN : 0) |
 					    (r->in.len ? POLLOUT : 0)) },
 		};
+		int64_t left = r->redraw_at_ms - now_ms();
+		int timeout = !r->redraw_step ? -1 : left > 0 ? (int)left : 0;
 
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, timeout) < 0 && errno != EINTR)
 			return -errno;
+		redraw_step(r);
 		if (p[0].revents && take_signal(r, sfd, ret_status))
 			return 0;
 		if (p[1].revents && fill(STDIN_FILENO, &r->in))
@@ -191,7 +231,7 @@ int relay_run(int master, pid_t root, int *ret_status)
 	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	ret = sfd < 0 ? -errno : make_raw(&r);
 	if (!ret) {
-		follow_size(&r, true);
+		redraw(&r);
 		ret = relay_loop(&r, sfd, ret_status);
 		drain(&r);
 	}
