@@ -13,7 +13,7 @@ BASEFLAGS = -std=gnu11 $(WARN) -MMD -MP
 VERSION  := $(shell cat VERSION)
 
 LIB_SRCS  := $(sort $(wildcard src/lib/*.c src/image/*.c src/objhash/*.c src/core/*.c \
-	       src/objects/*.c src/ptrace/*.c src/arch/x86_64/*.c))
+	       src/objects/*.c src/ptrace/*.c src/arch/x86_64/*.c src/session/*.c))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 CLI_TESTS := $(sort $(wildcard tests/cli/*.sh))

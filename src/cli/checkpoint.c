@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/checkpoint.h"
+#include "session/session.h"
 
 static int parse_pid(const char *s, pid_t *ret_pid)
 {
@@ -47,7 +48,15 @@ int cmd_checkpoint(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return cli_usage_error(cmd, "checkpoint takes exactly one PID");
+		return cli_usage_error(cmd, "checkpoint takes exactly one PID or session NAME");
+	if (session_is_name(argv[optind])) {
+		if (!opts.output) {
+			snprintf(default_path, sizeof(default_path), "cryo-%.40s.img",
+				 argv[optind]);
+			opts.output = default_path;
+		}
+		return session_checkpoint(argv[optind], &opts) ? EXIT_FAIL : EXIT_OK;
+	}
 	if (parse_pid(argv[optind], &opts.pid))
 		return cli_usage_error(cmd, "'%s' is not a pid", argv[optind]);
 	if (!opts.output) {

@@ -11,14 +11,15 @@
 static int cmd_help(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
-	{ "checkpoint", "dump", cmd_checkpoint, "cryo checkpoint [--kill] [-o IMAGE] PID",
-	  "checkpoint the process tree rooted at PID into IMAGE",
-	  "  -o, --output IMAGE  image to write (default ./cryo-PID.img; - for stdout)\n"
+	{ "checkpoint", "dump", cmd_checkpoint, "cryo checkpoint [--kill] [-o IMAGE] PID|SESSION",
+	  "checkpoint the process tree rooted at PID, or the program of SESSION, into IMAGE",
+	  "  -o, --output IMAGE  image to write (default ./cryo-PID.img or ./cryo-SESSION.img; "
+	  "- for stdout)\n"
 	  "      --kill          end the tree once the image is durable (default: it keeps "
 	  "running)\n" },
 	{ "restart", "restore", cmd_restart,
 	  "cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none] "
-	  "[--pty-index=any|exact] [IMAGE]",
+	  "[--pty-index=any|exact] [--name NAME] [IMAGE]",
 	  "restart the tree saved in IMAGE (- or no IMAGE: read stdin)",
 	  "  -d, --detach        return once the tree runs (default: wait and exit with its "
 	  "status)\n"
@@ -29,7 +30,17 @@ const struct cli_command cli_commands[] = {
 	  "      --pty-index=any|exact\n"
 	  "                      a pty whose index is taken: another index, said in one line "
 	  "(any,\n"
-	  "                      the default), or an error (exact)\n" },
+	  "                      the default), or an error (exact)\n"
+	  "      --name NAME     the session a session's image (or --tty=new) makes "
+	  "(default: its own)\n" },
+	{ "run", NULL, cmd_run, "cryo run [--name NAME] [--detach] -- CMD...",
+	  "run CMD as a session: its own pid and mount namespaces and pty, attached here",
+	  "  -n, --name NAME     the session's name (default: s1, s2, ...)\n"
+	  "  -d, --detach        do not attach; print the session's name\n"
+	  "The detach key of an attached terminal is ^] (Ctrl-]).\n" },
+	{ "attach", NULL, cmd_attach, "cryo attach NAME",
+	  "attach this terminal to session NAME (^] detaches)", "" },
+	{ "ls", NULL, cmd_ls, "cryo ls", "list the sessions: name, holder pid, command", "" },
 	{ "show", NULL, cmd_show, "cryo show [--json] IMAGE",
 	  "decode every record of IMAGE (- for stdin)",
 	  "      --json          one JSON document instead of one line per record\n" },

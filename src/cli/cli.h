@@ -7,6 +7,7 @@
 #define CRYO_CLI_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 enum {
 	EXIT_OK = 0,
@@ -59,6 +60,17 @@ int cmd_checkpoint(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+
+/*
+ * restart's hooks (session.c): a session image becomes a session again;
+ * --tty=new without a session gets a holder for its new pty.
+ */
+struct restart_opts;
+int restart_session_hook(const struct restart_opts *opts, const char *name, int *ret_status);
+int restart_hold_hook(void *arg, int master, pid_t root, int *ret_status);
 
 /*
  * Runs every probe of `cryo check` and prints one line per feature to OUT.

@@ -29,13 +29,15 @@ int cmd_restart(int argc, char **argv)
 	enum {
 		OPT_PIDFILE = 0x200,
 		OPT_TTY,
-		OPT_PTY_INDEX
+		OPT_PTY_INDEX,
+		OPT_NAME
 	};
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "tty", required_argument, NULL, OPT_TTY },
 		{ "pty-index", required_argument, NULL, OPT_PTY_INDEX },
+		{ "name", required_argument, NULL, OPT_NAME },
 		CLI_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -55,6 +57,9 @@ int cmd_restart(int argc, char **argv)
 			if (parse_tty(optarg, &opts.tty))
 				return cli_usage_error(
 				    cmd, "--tty takes inherit, new or none, not '%s'", optarg);
+			break;
+		case OPT_NAME:
+			opts.session_name = optarg;
 			break;
 		case OPT_PTY_INDEX:
 			if (strcmp(optarg, "any") && strcmp(optarg, "exact"))
@@ -76,5 +81,12 @@ int cmd_restart(int argc, char **argv)
 		opts.image = "-";
 	else
 		return cli_usage_error(cmd, "no IMAGE given and stdin is a terminal");
+	opts.on_session = restart_session_hook;
+	/* --tty=new: a holder keeps the new pty (the default: not on a terminal, or --detach) */
+	if (opts.tty == TTY_NEW ||
+	    (opts.tty == TTY_AUTO && (opts.detach || !isatty(STDIN_FILENO)))) {
+		opts.on_running = restart_hold_hook;
+		opts.on_running_arg = &opts;
+	}
 	return restart_run(&opts, &status) ? EXIT_FAIL : status;
 }

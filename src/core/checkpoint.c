@@ -559,6 +559,7 @@ static int write_header(struct ckpt_ctx *ctx)
 {
 	struct rec_header hdr;
 	struct timespec now;
+	int ret;
 
 	image_header_init(&hdr);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -566,7 +567,14 @@ static int write_header(struct ckpt_ctx *ctx)
 	hdr.root_pid = (uint32_t)ctx->opts->pid;
 	hdr.xstate_size = (uint32_t)arch_xstate_size();
 	hdr.xfeatures = arch_xfeatures();
-	return image_write_header(&ctx->w, &hdr);
+	ret = image_write_header(&ctx->w, &hdr);
+	if (!ret && ctx->opts->session) {
+		struct rec_session s = { 0 };
+
+		snprintf(s.name, sizeof(s.name), "%s", ctx->opts->session);
+		ret = image_write_rec(&ctx->w, REC_SESSION, &s, sizeof(s), NULL, 0);
+	}
+	return ret;
 }
 
 /* The image, in the order doc/image-format.md requires: tasks, objects, users, state. */

@@ -7,9 +7,10 @@
 #include <sys/types.h>
 
 struct checkpoint_opts {
-	pid_t pid;	    /* root of the tree */
-	const char *output; /* image path, "-" for stdout */
-	bool kill;	    /* end the tree once the image is durable */
+	pid_t pid;	     /* root of the tree */
+	const char *output;  /* image path, "-" for stdout */
+	bool kill;	     /* end the tree once the image is durable */
+	const char *session; /* the session the tree is the program of (REC_SESSION), or NULL */
 };
 
 /* Logs its own errors; returns 0 or -errno. */

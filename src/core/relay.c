@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/relay.h"
 #include "core/rst.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -54,11 +55,10 @@ struct relay {
 	struct pipe_buf in;   /* keys, for the master */
 	struct pipe_buf out;  /* output, for restart's stdout */
 	bool master_gone;     /* every slave file is closed: EIO */
-	int redraw_step;      /* 2: one column less is due, 1: the real size, 0: done */
-	int64_t redraw_at_ms; /* when, on CLOCK_MONOTONIC */
+	struct pty_redraw redraw;
 };
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -83,27 +83,39 @@ static void follow_size(struct relay *r)
 		ioctl(r->master, TIOCSWINSZ, &ws);
 }
 
-/* The program redraws: one column less, then the real size, REDRAW_DELAY_MS apart. */
-static void redraw(struct relay *r)
+void pty_redraw_start(struct pty_redraw *d, const struct winsize *ws)
 {
-	r->redraw_step = 2;
-	r->redraw_at_ms = now_ms() + REDRAW_DELAY_MS;
+	d->ws = *ws;
+	d->step = 2;
+	d->at_ms = now_ms() + REDRAW_DELAY_MS;
 }
 
-/* The next size change of a redraw, once it is due. */
-static void redraw_step(struct relay *r)
+int pty_redraw_timeout(const struct pty_redraw *d)
+{
+	int64_t left = d->at_ms - now_ms();
+
+	return !d->step ? -1 : left > 0 ? (int)left : 0;
+}
+
+void pty_redraw_step(struct pty_redraw *d, int master)
+{
+	struct winsize ws = d->ws;
+
+	if (!d->step || now_ms() < d->at_ms)
+		return;
+	if (d->step-- == 2)
+		ws.ws_col = ws.ws_col > 1 ? ws.ws_col - 1 : ws.ws_col + 1;
+	ioctl(master, TIOCSWINSZ, &ws);
+	d->at_ms = now_ms() + REDRAW_DELAY_MS;
+}
+
+/* The program redraws on the size of restart's terminal. */
+static void redraw(struct relay *r)
 {
 	struct winsize ws;
 
-	if (!r->redraw_step || now_ms() < r->redraw_at_ms)
-		return;
-	if (r->redraw_step-- == 2 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
-		ws.ws_col = ws.ws_col > 1 ? ws.ws_col - 1 : ws.ws_col + 1;
-		ioctl(r->master, TIOCSWINSZ, &ws);
-		r->redraw_at_ms = now_ms() + REDRAW_DELAY_MS;
-		return;
-	}
-	follow_size(r);
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		pty_redraw_start(&r->redraw, &ws);
 }
 
 /* Moves what is there from FD into B (one read); 0, or -1 at end of input or EIO. */
@@ -148,9 +160,10 @@ static int take_signal(struct relay *r, int sfd, int *ret_status)
 	pid_t pid;
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGWINCH)
+		if (si.ssi_signo == SIGWINCH) {
+			r->redraw.step = 0; /* the new size wins over a redraw on its way */
 			follow_size(r);
-		else if (si.ssi_signo != SIGCHLD)
+		} else if (si.ssi_signo != SIGCHLD)
 			kill(r->root, (int)si.ssi_signo); /* SIGTERM, SIGHUP, ... are for the job */
 	}
 	while ((pid = waitpid(r->root, &status, WNOHANG | WUNTRACED)) > 0) {
@@ -186,12 +199,9 @@ static int relay_loop(struct relay *r, int sfd, int *ret_status)
 			  .events = (short)((r->out.len < RELAY_BUF ? POLLIN : 0) |
 					    (r->in.len ? POLLOUT : 0)) },
 		};
-		int64_t left = r->redraw_at_ms - now_ms();
-		int timeout = !r->redraw_step ? -1 : left > 0 ? (int)left : 0;
-
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		if (poll(p, 3, pty_redraw_timeout(&r->redraw)) < 0 && errno != EINTR)
 			return -errno;
-		redraw_step(r);
+		pty_redraw_step(&r->redraw, r->master);
 		if (p[0].revents && take_signal(r, sfd, ret_status))
 			return 0;
 		if (p[1].revents && fill(STDIN_FILENO, &r->in))

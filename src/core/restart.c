@@ -1313,8 +1313,7 @@ static int load_image(struct rst_ctx *ctx)
 	return ret;
 }
 
-/* Foreground: wait for the restored root and pass its status on. */
-static int wait_root(pid_t pid, int *ret_status)
+int restart_wait_root(pid_t pid, int *ret_status)
 {
 	int status;
 
@@ -1344,6 +1343,14 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 
 	ctx.src.fd = -1;
 	ret = load_image(&ctx);
+	if (!ret && ctx.img->session && !opts->in_session && opts->on_session) {
+		char name[sizeof(ctx.img->session->name)];
+
+		memcpy(name, ctx.img->session->name, sizeof(name));
+		image_free(ctx.img);
+		image_source_close(&ctx.src);
+		return opts->on_session(opts, name, ret_status);
+	}
 	if (!ret)
 		ret = collect_tasks(&ctx);
 	if (!ret)
@@ -1370,10 +1377,13 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 	if (!ret) {
 		log_info("pid %d: restarted from %s", ctx.tasks[0].pid, opts->image);
 		*ret_status = 0;
-		if (ctx.relay_fd >= 0)
+		if (opts->on_running)
+			ret = opts->on_running(opts->on_running_arg, ctx.relay_fd, ctx.tasks[0].pid,
+					       ret_status);
+		else if (ctx.relay_fd >= 0)
 			ret = relay_root(ctx.relay_fd, ctx.tasks[0].pid, ret_status);
 		else if (!opts->detach)
-			ret = wait_root(ctx.tasks[0].pid, ret_status);
+			ret = restart_wait_root(ctx.tasks[0].pid, ret_status);
 	}
 	free(ctx.tasks);
 	free(ctx.threads);

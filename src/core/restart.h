@@ -4,6 +4,7 @@
 #define CRYO_CORE_RESTART_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 enum tty_mode {
 	TTY_AUTO = 0, /* inherit on a terminal without --detach, else new */
@@ -18,6 +19,21 @@ struct restart_opts {
 	bool detach;
 	bool pty_index_exact; /* a pty whose index is taken fails the restart */
 	enum tty_mode tty;
+	const char *session_name; /* --name: of the session restart makes, if it makes one */
+	/*
+	 * A session image (REC_SESSION, doc/sessions.md) is handed to
+	 * ON_SESSION, which makes the session and restarts the image in it
+	 * (IN_SESSION set); without it, such an image is restarted here.
+	 */
+	int (*on_session)(const struct restart_opts *opts, const char *name, int *ret_status);
+	bool in_session;
+	/*
+	 * Once the tree runs, ON_RUNNING gets the master of the external
+	 * terminal's new pty (--tty=new; -1 if none, and it is the hook's to
+	 * close) and the root's pid, instead of restart waiting for the root.
+	 */
+	int (*on_running)(void *arg, int master, pid_t root, int *ret_status);
+	void *on_running_arg;
 };
 
 /*
@@ -26,5 +42,8 @@ struct restart_opts {
  * foreground (128+N if it was killed by signal N), 0 when detached.
  */
 int restart_run(const struct restart_opts *opts, int *ret_status);
+
+/* Foreground: waits for the restored root; its exit code, or 128+N if killed by signal N. */
+int restart_wait_root(pid_t pid, int *ret_status);
 
 #endif

@@ -48,6 +48,7 @@ enum rec_type {
 	/* control: 0x0001 - 0x00ff */
 	REC_HEADER = 0x0001,
 	REC_TRAILER = 0x0002,
+	REC_SESSION = 0x0003,
 	/* tasks: 0x0100 - 0x01ff */
 	REC_TASK = 0x0100,
 	REC_TASK_OBJS = 0x0101,
@@ -137,6 +138,15 @@ struct rec_trailer {
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct rec_trailer) == 16, "rec_trailer layout");
+
+/*
+ * The image of a session's program (doc/sessions.md): restart makes a
+ * session of it again, in namespaces of its own. Right after the header.
+ */
+struct rec_session {
+	char name[64]; /* NUL-terminated: letters, digits, '.', '_', '-' */
+};
+_Static_assert(sizeof(struct rec_session) == 64, "rec_session layout");
 
 /* --- tasks -------------------------------------------------------------------- */
 

@@ -14,6 +14,7 @@
  */
 #include "image/reader.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -765,9 +766,32 @@ static int check_nothing(struct parser *p, const void *payload)
 	return 0;
 }
 
+/* A session's name: right after the header, a name restart can give a session. */
+static int check_session(struct parser *p, const void *payload)
+{
+	const struct rec_session *s = payload;
+	int ret = check_cstr(p, s->name, sizeof(s->name), "name");
+
+	if (ret)
+		return ret;
+	if (p->rec != &p->img->recs[1])
+		return fail(p, "a session record must follow the header");
+	if (!s->name[0] || s->name[0] == '.' || s->name[strspn(s->name, "0123456789")] == '\0')
+		return fail(p, "session name \"%s\" is empty, hidden or a number", s->name);
+	for (const char *c = s->name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+			return fail(p,
+				    "session name \"%s\" has a character other than letters, "
+				    "digits, '.', '_' and '-'",
+				    s->name);
+	p->img->session = s;
+	return 0;
+}
+
 static const struct rec_rule rules[] = {
 	{ REC_HEADER, "header", sizeof(struct rec_header), false, check_nothing },
 	{ REC_TRAILER, "trailer", sizeof(struct rec_trailer), false, check_nothing },
+	{ REC_SESSION, "session", sizeof(struct rec_session), false, check_session },
 	{ REC_TASK, "task", sizeof(struct rec_task), false, check_task },
 	{ REC_TASK_OBJS, "task_objs", sizeof(struct rec_task_objs), false, check_task_objs },
 	{ REC_TASK_CORE, "task_core", sizeof(struct rec_task_core), false, check_task_core },
@@ -1049,7 +1073,7 @@ static int check_semantics(struct parser *p)
 		return ret;
 	for (size_t i = 1; i < img->nr_recs; i++) {
 		p->rec = &img->recs[i];
-		if (p->rec->type != REC_TASK)
+		if (p->rec->type != REC_TASK && p->rec->type != REC_SESSION)
 			p->tasks_done = true;
 		if ((ret = find_rule(p->rec->type)->check(p, p->rec->payload)))
 			return ret;

@@ -46,9 +46,10 @@ struct image {
 	struct rec_header header;
 	struct image_record *recs; /* header first; the trailer is not included */
 	size_t nr_recs;
-	struct image_obj *objs;	  /* indexed by objref; objs[0] is unused */
-	uint32_t nr_objs;	  /* largest objref + 1 */
-	const unsigned char *buf; /* the caller's buffer: page data is read from it */
+	struct image_obj *objs;		   /* indexed by objref; objs[0] is unused */
+	uint32_t nr_objs;		   /* largest objref + 1 */
+	const struct rec_session *session; /* the REC_SESSION, NULL if none */
+	const unsigned char *buf;	   /* the caller's buffer: page data is read from it */
 	uint64_t len;
 	void *arena; /* owns the payload copies */
 };

@@ -549,6 +549,13 @@ static void show_signalfd(struct emitter *e, const struct image_record *r)
 	emit_hex(e, "mask", f->mask);
 }
 
+static void show_session(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_session *s = r->payload;
+
+	emit_str(e, "name", s->name, sizeof(s->name));
+}
+
 static void show_tty_ctty(struct emitter *e, const struct image_record *r)
 {
 	const struct rec_tty_ctty *c = r->payload;
@@ -562,6 +569,7 @@ static const struct {
 	void (*show)(struct emitter *e, const struct image_record *r);
 } shows[] = {
 	{ REC_HEADER, show_header },
+	{ REC_SESSION, show_session },
 	{ REC_TASK, show_task },
 	{ REC_TASK_OBJS, show_task_objs },
 	{ REC_MM, show_mm },

@@ -558,8 +558,10 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 			step = "reading its queues from the image";
 			ret = line_of(ctx, p, &line);
 		}
-		/* on restart's terminal: its size, not the saved one (the program redraws) */
-		if (!ret && is_external(p->s) && ioctl(STDIN_FILENO, TIOCGWINSZ, line.ws) < 0) {
+		/* on restart's terminal: its size, not the saved one (the program redraws);
+		 * a held one (--tty=new) keeps the saved size until a client attaches */
+		if (!ret && is_external(p->s) && ctx->tty_mode == TTY_INHERIT &&
+		    ioctl(STDIN_FILENO, TIOCGWINSZ, line.ws) < 0) {
 			step = "reading the size of restart's terminal";
 			ret = -errno;
 		}
@@ -606,11 +608,11 @@ static int check_external(const struct rst_ctx *ctx, const struct rec_tty_slave 
 	    s->devpts_objref ? image_obj_record(ctx->img, s->devpts_objref, OBJ_DEVPTS) : NULL;
 	const char *path = d ? inst_path(d->payload) : "unknown";
 
-	if (ctx->tty_mode == TTY_NEW) {
-		log_error("pty %u (devpts %s) is an external terminal (its master is outside the "
-			  "image); --tty=new, the default with --detach or without a terminal on "
-			  "stdin, is not supported yet: restart it on a terminal (--tty=inherit), "
-			  "or with --tty=none",
+	if (ctx->tty_mode == TTY_NEW && !ctx->opts->on_running) {
+		/* the caller did not say who holds the new pty's master */
+		log_error("pty %u (devpts %s) is an external terminal; --tty=new has no holder "
+			  "for its new pty here: restart it on a terminal (--tty=inherit), or "
+			  "with --tty=none",
 			  s->index, path);
 		return -ENOTSUP;
 	}
@@ -626,9 +628,9 @@ static int check_external(const struct rst_ctx *ctx, const struct rec_tty_slave 
 			  s->index, path);
 		return -ENOTTY;
 	}
-	if (ctx->tty_mode == TTY_INHERIT && *seen) {
-		log_error("pty %u (devpts %s) is a second external terminal; restart's terminal "
-			  "can stand for one only: restart with --tty=none",
+	if (ctx->tty_mode != TTY_NONE && *seen) {
+		log_error("pty %u (devpts %s) is a second external terminal; one pty of restart's "
+			  "(--tty=inherit or new) can stand for one only: restart with --tty=none",
 			  s->index, path);
 		return -ENOTSUP;
 	}

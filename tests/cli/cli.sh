@@ -54,9 +54,12 @@ expect 2 "help of an unknown command" -- "$CRYO" help frobnicate
 expect 2 "unknown command" -- "$CRYO" frobnicate
 expect 2 "unknown option" -- "$CRYO" show --frob "$VALID"
 expect 2 "checkpoint without pid" -- "$CRYO" checkpoint
-expect 2 "checkpoint with a non-numeric pid" -- "$CRYO" checkpoint abc
-head -1 "$tmp/err" | grep -q "^cryo: 'abc' is not a pid$" && ok "usage error names the bad pid" ||
+expect 2 "checkpoint with a pid out of range" -- "$CRYO" checkpoint 99999999999
+head -1 "$tmp/err" | grep -q "^cryo: '99999999999' is not a pid$" && ok "usage error names the bad pid" ||
 	not_ok "usage error names the bad pid"
+# not all digits: a session's name (doc/sessions.md)
+expect 1 "checkpoint of a session that does not exist" -- "$CRYO" checkpoint abc
+one_error_line "no such session" "session abc: no such session; see cryo ls"
 expect 2 "checkpoint with two pids" -- "$CRYO" checkpoint 1 2
 expect 1 "checkpoint of a pid that does not exist" -- "$CRYO" checkpoint 4194303
 one_error_line "missing pid" "pid 4194303: no such process"

@@ -13,7 +13,8 @@
 #                  shell: ^Z stops it and restart (the shell sees its job
 #                  stopped), `fg` resumes both, ^C ends it (exit 130).
 #   --tty=none     the program runs on /dev/null, with no controlling terminal.
-#   refusals       --tty=new, --tty=inherit without a terminal or with --detach.
+#   --tty=new      (with --detach) a holder keeps the new pty: a session, in cryo ls.
+#   refusals       --tty=inherit without a terminal or with --detach.
 #
 # The driver is python3 (its pty module); TAP. Skipped without python3.
 set -u
@@ -232,24 +233,39 @@ if ok("checkpoint --kill of sleep on an external terminal", p, why):
             time.sleep(0.05)
 
     # --- refusals --------------------------------------------------------------------------
-    for opts, stdin, want in (
-            (["--detach"], subprocess.DEVNULL, r"--tty=new.* not supported yet"),
-            (["--tty=inherit"], subprocess.DEVNULL, r"stdin is not one"),
-            (["--tty=new"], subprocess.DEVNULL, r"--tty=new.* not supported yet")):
-        r = subprocess.run([CRYO, "restart"] + opts + [img], capture_output=True, text=True,
-                           stdin=stdin)
-        lines = r.stderr.splitlines()
-        ok("restart %s refuses it, in one line naming the terminal" % " ".join(opts),
-           r.returncode == 1 and len(lines) == 1 and re.search(want, lines[0])
-           and "external terminal" in lines[0] and state(p) in ("gone", "Z"),
-           "exit %d, stderr %r" % (r.returncode, r.stderr))
+    r = subprocess.run([CRYO, "restart", "--tty=inherit", img], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    lines = r.stderr.splitlines()
+    ok("restart --tty=inherit without a terminal refuses it, in one line naming the terminal",
+       r.returncode == 1 and len(lines) == 1 and "stdin is not one" in lines[0]
+       and "external terminal" in lines[0] and state(p) in ("gone", "Z"),
+       "exit %d, stderr %r" % (r.returncode, r.stderr))
     rpid, m = spawn([CRYO, "restart", "--detach", "--tty=inherit", img], 24, 80)
     st = wait_pid(rpid)
     scr = Screen(m)
     scr.expect(rb"\n", 1)
     ok("restart --detach --tty=inherit refuses it (restart must stay in the foreground)",
-       st is not None and os.WEXITSTATUS(st) == 1 and b"no --detach" in scr.text,
-       "screen %r" % scr.text)
+       st is not None and os.WEXITSTATUS(st) == 1 and b"no --detach" in scr.text
+       and state(p) in ("gone", "Z"), "screen %r" % scr.text)
     os.close(m)
+
+    # --- --detach: --tty=new, a holder keeps the new pty (tests/cr/sessions.sh attaches) ---
+    env = dict(os.environ, CRYO_STATE_DIR=os.path.join(TMP, "state"))
+    r = subprocess.run([CRYO, "restart", "--detach", img], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, env=env)
+    ok("restart --detach (--tty=new): it runs, and one line says how to attach",
+       r.returncode == 0 and state(p) == "S"
+       and re.fullmatch(r"cryo: pid %d holds its terminal in session s1; attach with: "
+                        r"cryo attach s1\n" % p, r.stderr), "exit %d, stderr %r" % (r.returncode, r.stderr))
+    ls = subprocess.run([CRYO, "ls"], capture_output=True, text=True, env=env).stdout
+    ok("cryo ls lists the session", ls.startswith("s1\t"), "ls %r" % ls)
+    if state(p) == "S":
+        os.kill(p, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while subprocess.run([CRYO, "ls"], capture_output=True, text=True, env=env).stdout and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok("its end ends the session", not subprocess.run([CRYO, "ls"], capture_output=True,
+                                                      text=True, env=env).stdout)
 print("1..%d" % n)
 PY

@@ -90,3 +90,47 @@ stat_field() {
 	read -r -a f <<<"${line##*) }" # the fields after "(comm)", which may hold spaces
 	echo "${f[$2 - 3]}"
 }
+
+# --- terminals driven through tmux (programs.sh, sessions.sh) -------------------------
+# The tmux server of a test is its own: socket in $tmp. A window "keeper"
+# keeps it up, so that it outlives the windows whose programs are
+# checkpointed with --kill (it reaps what it started).
+
+T() { tmux -S "$tmp/tmux.sock" -f /dev/null "$@"; }
+screen() { T capture-pane -p -t "$1" 2>/dev/null; }
+
+# wait_screen WINDOW REGEX: until the window's screen matches (grep -E)
+wait_screen() {
+	local deadline=$(($(now_us) + 10000000))
+	until screen "$1" | grep -qE -- "$2"; do
+		if [ "$(now_us)" -ge "$deadline" ]; then
+			why="${why:+$why; }screen of $1 never matched '$2': $(screen "$1" | grep -v '^$' | tail -n 3 | tr '\n' '|')"
+			[ -s "$tmp/${1%-r}.rerr" ] && why="$why; restart said: $(head -n 2 "$tmp/${1%-r}.rerr" | tr '\n' '|')"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# keys WINDOW TEXT [KEY...]: TEXT typed as it is, then the named keys (Enter, Escape, ...)
+keys() {
+	local w=$1 text=$2
+	shift 2
+	# a ";" that ends an argument separates tmux commands: escape it
+	[[ $text == *";" ]] && text="${text%;}\\;"
+	T send-keys -t "$w" -l -- "$text" && { [ $# -eq 0 ] || T send-keys -t "$w" "$@"; }
+}
+
+# step DESCRIPTION CMDS: one TAP line for CMDS (a shell condition, whose
+# failure may say why in $why); once a step failed ($failed set), the later
+# ones fail without running, until the caller clears $failed
+failed=""
+step() {
+	why=""
+	if [ -n "$failed" ]; then
+		ok "$1 (not run: an earlier step failed)" false
+		return
+	fi
+	eval "$2" || failed=1
+	ok "$1${why:+ ($why)}" '[ -z "$failed" ]'
+}

@@ -30,36 +30,12 @@ if ! command -v tmux >/dev/null; then
 	exit 0
 fi
 
-T() { tmux -S "$tmp/tmux.sock" -f /dev/null "$@"; }
-screen() { T capture-pane -p -t "$1" 2>/dev/null; }
-
-# wait_screen WINDOW REGEX: until the window's screen matches (grep -E)
-wait_screen() {
-	local deadline=$(($(now_us) + 10000000))
-	until screen "$1" | grep -qE -- "$2"; do
-		if [ "$(now_us)" -ge "$deadline" ]; then
-			why="${why:+$why; }screen of $1 never matched '$2': $(screen "$1" | grep -v '^$' | tail -n 3 | tr '\n' '|')"
-			[ -s "$tmp/${1%-r}.rerr" ] && why="$why; restart said: $(head -n 2 "$tmp/${1%-r}.rerr" | tr '\n' '|')"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
 # start NAME: a window running an interactive bash, prompt "cr$ "
 start() {
+	# exec: the bash is tmux's child (tmux reaps it), not a child of the sh tmux runs
 	T new-session -d -s "$1" -x 80 -y 24 \
-		"env -i PATH=$PATH TERM=screen HOME=$tmp PS1='cr\$ ' bash --norc --noprofile -i"
+		"exec env -i PATH=$PATH TERM=screen HOME=$tmp PS1='cr\$ ' bash --norc --noprofile -i"
 	wait_screen "$1" '^cr\$ ?$'
-}
-
-# keys WINDOW TEXT [KEY...]: TEXT typed as it is, then the named keys (Enter, Escape, ...)
-keys() {
-	local w=$1 text=$2
-	shift 2
-	# a ";" that ends an argument separates tmux commands: escape it
-	[[ $text == *";" ]] && text="${text%;}\\;"
-	T send-keys -t "$w" -l -- "$text" && { [ $# -eq 0 ] || T send-keys -t "$w" "$@"; }
 }
 
 # checkpoint_and_restart NAME: the bash of window NAME (and its jobs) into
@@ -101,18 +77,6 @@ case_of() {
 		echo "ok $n - $1 # skip $2 not found"
 		return 1
 	fi
-}
-
-# step DESCRIPTION CMDS: one TAP line for CMDS (a shell condition); once a
-# step of the case failed, the later ones fail without running
-step() {
-	why=""
-	if [ -n "$failed" ]; then
-		ok "$1 (not run: an earlier step failed)" false
-		return
-	fi
-	eval "$2" || failed=1
-	ok "$1${why:+ ($why)}" '[ -z "$failed" ]'
 }
 
 # --- bash: a background job and a half-typed command ----------------------------

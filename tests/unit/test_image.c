@@ -995,6 +995,57 @@ static void test_thread_records(void)
 	}
 }
 
+/* --- sessions ----------------------------------------------------------------------- */
+
+/* An image of a zombie root with a REC_SESSION named NAME, before the task or AFTER it. */
+static void build_session_image(struct ib *b, const char *name, bool after)
+{
+	struct rec_session s = { { 0 } };
+
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	ib_begin(b);
+	if (!after)
+		ib_rec(b, REC_SESSION, &s, sizeof(s));
+	ib_zombie_root(b, 0);
+	if (after)
+		ib_rec(b, REC_SESSION, &s, sizeof(s));
+	ib_end(b);
+}
+
+static void test_session_record(void)
+{
+	static const struct {
+		const char *name;
+		bool after;
+		const char *why; /* NULL: accepted */
+	} cases[] = {
+		{ "work", false, NULL },
+		{ "s1.x_y-z", false, NULL },
+		{ "work", true, "a session record must follow the header" },
+		{ "12", false, "is empty, hidden or a number" },
+		{ "", false, "is empty, hidden or a number" },
+		{ ".hidden", false, "is empty, hidden or a number" },
+		{ "a/b", false, "has a character other than" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct image_error err;
+		struct image *img = NULL;
+		struct ib b;
+
+		build_session_image(&b, cases[i].name, cases[i].after);
+		if (cases[i].why) {
+			expect_reject(&b, REC_SESSION, cases[i].why, cases[i].why);
+		} else if (check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0)) {
+			check(img && img->session && !strcmp(img->session->name, cases[i].name));
+		} else {
+			printf("#   reason: %s\n", err.reason);
+		}
+		image_free(img);
+		ib_free(&b);
+	}
+}
+
 /* A zombie's wait status must be one a task can die with: restart makes it die so. */
 static void test_zombie_status(void)
 {
@@ -1136,6 +1187,7 @@ int main(void)
 	test_tty_without_live_task();
 	test_pipe_records();
 	test_thread_records();
+	test_session_record();
 	test_zombie_status();
 	test_writer_path();
 	return tap_done();
