@@ -181,7 +181,8 @@ int restart_hold_hook(void *arg, int master, pid_t root, int *ret_status)
 		session_remove(info.name);
 		return -EIO;
 	}
-	fprintf(stderr, "cryo: pid %d holds its terminal in session %s; attach with: cryo attach %s\n",
+	fprintf(stderr,
+		"cryo: pid %d holds its terminal in session %s; attach with: cryo attach %s\n",
 		(int)root, info.name, info.name);
 	return opts->detach ? 0 : restart_wait_root(root, ret_status);
 }

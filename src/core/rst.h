@@ -37,6 +37,12 @@ struct rst_task {
 	 * task, core, regs, xstate and private pending records */
 	struct rst_task *threads;
 	size_t nr_threads;
+	/*
+	 * The root leads a new session of its own: its session's leader is not
+	 * in the image, and its controlling terminal, an external one, comes
+	 * back on a new pty (doc/pty.md 9.1): a job of the user's shell.
+	 */
+	bool new_session;
 	bool zombie;
 	/*
 	 * The pid of a helper that makes the task's process group, whose leader

@@ -401,10 +401,11 @@ int task_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *t, struct ckpt_task
  */
 int task_restore_root(struct rst_ctx *ctx, struct rst_task *t)
 {
-	if (t->task->sid == t->pid && setsid() < 0)
+	if ((t->task->sid == t->pid || t->new_session) && setsid() < 0)
 		return rst_fail(ctx, -errno, "pid %d: cannot create its session: %s", t->pid,
 				strerror(errno));
-	if (t->task->sid != t->pid && t->task->pgid == t->pid && setpgid(0, 0) < 0)
+	if (t->task->sid != t->pid && !t->new_session && t->task->pgid == t->pid &&
+	    setpgid(0, 0) < 0)
 		return rst_fail(ctx, -errno, "pid %d: cannot create its process group: %s", t->pid,
 				strerror(errno));
 	return 0;

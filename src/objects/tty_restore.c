@@ -638,8 +638,32 @@ static int check_external(const struct rst_ctx *ctx, const struct rec_tty_slave 
 	return 0;
 }
 
-static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s, bool *external)
+/*
+ * The root of the image is a job of a session whose leader stays out (the
+ * user's shell), on an external terminal coming back on a new pty: the
+ * root leads a new session of its own there, which its descendants of
+ * that session join as they are made. Its session id changes: said so.
+ */
+static void root_leads_new_session(struct rst_ctx *ctx, const struct rec_tty_slave *s)
 {
+	struct rst_task *root = &ctx->tasks[0];
+	pid_t sid = root->task->sid;
+
+	if (!is_external(s) || ctx->tty_mode == TTY_NONE || sid == root->pid || !root->ctty ||
+	    root->ctty->tty_objref != s->objref)
+		return;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == sid)
+			return; /* its leader is in the image */
+	root->new_session = true;
+	log_warn("pid %d: its session %d, whose leader is not in the image, comes back as a new "
+		 "session it leads, on a new terminal",
+		 root->pid, sid);
+}
+
+static int check_slave(struct rst_ctx *ctx, const struct rec_tty_slave *s, bool *external)
+{
+	const struct rst_task *root = &ctx->tasks[0];
 	bool has_ctty = false;
 	int ret;
 
@@ -647,13 +671,15 @@ static int check_slave(const struct rst_ctx *ctx, const struct rec_tty_slave *s,
 		return ret;
 	if (is_external(s) && ctx->tty_mode == TTY_NONE)
 		return 0; /* nobody's controlling terminal: /dev/null stands for it */
+	root_leads_new_session(ctx, s);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct rst_task *t = &ctx->tasks[i];
 
 		if (!t->ctty || t->ctty->tty_objref != s->objref)
 			continue;
 		/* a member gets it from the leader: the leader must be restored with it */
-		if (t->task->sid != t->pid && !leader_has_ctty(ctx, t->task->sid, s->objref)) {
+		if (t->task->sid != t->pid && !leader_has_ctty(ctx, t->task->sid, s->objref) &&
+		    !(root->new_session && t->task->sid == root->task->sid)) {
 			log_error(
 			    "pid %d: its controlling terminal is pty %u, but it does not lead "
 			    "its session %d, whose leader is not in the image; not supported yet",
@@ -860,7 +886,7 @@ static int take_ctty(struct rst_ctx *ctx, struct rst_task *t, const struct rec_t
 		fd = (uint64_t)tmp;
 	}
 	/* the leader takes it; the other tasks of the session inherited it from their parent */
-	if (t->task->sid == t->pid && ioctl((int)fd, TIOCSCTTY, 0) < 0)
+	if ((t->task->sid == t->pid || t->new_session) && ioctl((int)fd, TIOCSCTTY, 0) < 0)
 		ret =
 		    rst_fail(ctx, -errno, "pid %d: cannot make pty %u its controlling terminal: %s",
 			     t->pid, s->index, strerror(errno));

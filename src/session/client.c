@@ -82,7 +82,8 @@ static int read_holder(struct client *c)
 	c->frames_len += (size_t)n;
 	while (c->frames_len - at >= 5) {
 		const unsigned char *f = c->frames + at;
-		uint32_t len = f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
+		uint32_t len =
+		    f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
 
 		if (len > CLIENT_BUF)
 			return 1;
@@ -136,8 +137,9 @@ int session_attach(const char *name, int *ret_status)
 	c.sock = connect_to(name);
 	if (c.sock < 0) {
 		log_error("session %s: cannot attach: %s%s", name, strerror(-c.sock),
-			  c.sock == -ENOENT || c.sock == -ECONNREFUSED ? " (no such session; see cryo ls)"
-									: "");
+			  c.sock == -ENOENT || c.sock == -ECONNREFUSED
+			      ? " (no such session; see cryo ls)"
+			      : "");
 		return c.sock;
 	}
 	sigemptyset(&set);

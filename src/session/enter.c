@@ -56,7 +56,7 @@ static int output_path(const char *output, char *buf, size_t len, int *ret_dirfd
 
 /* In the child: joins the namespaces, then checkpoints from a child born in them. */
 static __attribute__((noreturn)) void enter_and_checkpoint(const struct checkpoint_opts *o,
-							    int pidns, int mntns)
+							   int pidns, int mntns)
 {
 	int status;
 	pid_t pid;

@@ -83,7 +83,9 @@ static void take_frame(struct holder *h, uint8_t type, const unsigned char *data
 
 	switch (type) {
 	case FRAME_DATA:
-		len = len < sizeof(h->keys) - h->keys_len ? len : (uint32_t)(sizeof(h->keys) - h->keys_len);
+		len = len < sizeof(h->keys) - h->keys_len
+			  ? len
+			  : (uint32_t)(sizeof(h->keys) - h->keys_len);
 		memcpy(h->keys + h->keys_len, data, len);
 		h->keys_len += len;
 		break;
@@ -112,7 +114,8 @@ static void read_client(struct holder *h)
 	h->frames_len += (size_t)n;
 	while (h->frames_len - at >= 5) {
 		const unsigned char *f = h->frames + at;
-		uint32_t len = f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
+		uint32_t len =
+		    f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
 
 		if (len > sizeof(h->frames) - 5) {
 			drop_client(h); /* not a client of ours */

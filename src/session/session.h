@@ -27,9 +27,9 @@
 
 struct session_info {
 	char name[SESSION_NAME_MAX];
-	pid_t holder;	 /* the holder daemon */
-	pid_t init;	 /* the session's init (its pid seen from outside), 0 if none */
-	pid_t root;	 /* the session's program, its pid inside the session */
+	pid_t holder; /* the holder daemon */
+	pid_t init;   /* the session's init (its pid seen from outside), 0 if none */
+	pid_t root;   /* the session's program, its pid inside the session */
 	char cmd[SESSION_CMD_MAX];
 };
 
@@ -67,9 +67,9 @@ bool session_is_name(const char *s);
 /* --- the holder's protocol: frames of {u8 type; u32 len (LE); len bytes} ---------- */
 
 enum session_frame {
-	FRAME_DATA = 'd',   /* bytes for the pty (from a client) or the screen (to it) */
+	FRAME_DATA = 'd',    /* bytes for the pty (from a client) or the screen (to it) */
 	FRAME_WINSIZE = 'w', /* a client's struct winsize */
-	FRAME_EXIT = 'x',   /* to a client: the program ended, its exit code (s32) */
+	FRAME_EXIT = 'x',    /* to a client: the program ended, its exit code (s32) */
 };
 
 int session_send_frame(int fd, uint8_t type, const void *data, uint32_t len);

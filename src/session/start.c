@@ -67,10 +67,9 @@ static int recv_master(int sock, int *ret_master, pid_t *ret_root)
 {
 	char ctl[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { ret_root, sizeof(*ret_root) };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = ctl,
-			      .msg_controllen = sizeof(ctl) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
+	};
 	struct cmsghdr *c;
 
 	*ret_master = -1;
@@ -226,7 +225,7 @@ static void command_line(const struct session_start *s, char *buf, size_t len)
 
 /* The holder: sets the session up, says so on READY, then holds it. */
 static __attribute__((noreturn)) void holder_main(const struct session_start *s, const char *name,
-						   int ready)
+						  int ready)
 {
 	struct session_info info = { .holder = getpid() };
 	int sp[2], listen_fd, master = -1;

@@ -12,7 +12,9 @@
 #
 #   bash     a background job, a half-typed command line
 #   python3  the REPL with a variable set and a half-typed expression
-#   vim      insert mode with unsaved text, then :wq writes it
+#   vim      insert mode with unsaved text, then :wq writes it; and vim alone,
+#            a job of the shell (the shell stays out of the image): it comes
+#            back leading a session of its own
 #   less     a long file scrolled down
 #   top      redraws, and quits on q
 #   sqlite3  a table, a half-typed statement on its continuation prompt
@@ -117,6 +119,25 @@ if case_of vim vim; then
 		'keys v-r " again" Escape && keys v-r ":wq" Enter && wait_screen v-r "^cr\\$ ?$" &&
 		 [ "$(cat "$tmp/v.txt")" = "hello world again" ]'
 	step "vim: cryo restart ends with its bash" 'ended v'
+fi
+
+# --- vim alone, a job of the shell, which stays out of the image ----------------------
+if case_of "vim (a job)" vim; then
+	step "vim (a job): insert mode, unsaved text" \
+		'start j && keys j "vim -u NONE -N -n $tmp/j.txt" Enter && wait_screen j "^~" &&
+		 keys j "ijob text" && wait_screen j "^-- INSERT --" &&
+		 job=$(pgrep -P "$(T list-panes -t j -F "#{pane_pid}")" vim) && screen j >"$tmp/j.before"'
+	step "vim (a job): checkpointed alone, its shell goes on" \
+		'"$CRYO" checkpoint --kill -o "$tmp/j.img" "$job" 2>"$tmp/j.err" &&
+		 wait_screen j "^cr\\$ ?$"'
+	step "vim (a job): restarted on another terminal, leading a session of its own, the screen exactly as it was" \
+		'T new-session -d -s j-r -x 80 -y 24 "$CRYO restart $tmp/j.img 2>$tmp/j.rerr; echo rc=\$?; sleep 1000" &&
+		 wait_screen j-r "^-- INSERT --" && same_screen j &&
+		 [ "$(stat_field "$job" 6)" = "$job" ] &&
+		 grep -q "comes back as a new session it leads" "$tmp/j.rerr"'
+	step "vim (a job): :wq writes the text, and cryo restart ends with 0" \
+		'keys j-r "" Escape && keys j-r ":wq" Enter && wait_screen j-r "^rc=0$" &&
+		 [ "$(cat "$tmp/j.txt")" = "job text" ]'
 fi
 
 # --- less: a long file, scrolled down ----------------------------------------------
