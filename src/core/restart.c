@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -988,11 +989,63 @@ static pid_t spawn_detached(struct rst_ctx *ctx, struct rst_task *t)
 	return WEXITSTATUS(status) ? -WEXITSTATUS(status) : t->pid;
 }
 
+/*
+ * The keeper (doc/pty.md 9.1): leads the root's new session on the new
+ * pty, makes the root, and stays its parent, so that the root's group is
+ * not orphaned and a stop key stops the job. When the root stops, the
+ * keeper stops too, which restart, relaying, passes on to the caller's
+ * shell; when restart continues it, the keeper gives the terminal back to
+ * the root's group and continues it. It ends with the root's exit code.
+ */
+static __attribute__((noreturn)) void keeper_main(struct rst_ctx *ctx, struct rst_task *t)
+{
+	int slave, status;
+	pid_t pid;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGTTOU, SIG_IGN);
+	slave = ioctl(ctx->external_master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (setsid() < 0 || slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+		rst_fail(ctx, -errno, "pid %d: cannot make its session on the new terminal: %s",
+			 t->pid, strerror(errno));
+		_exit(1);
+	}
+	pid = clone_with_pid(t->pid);
+	if (pid == 0)
+		task_main(ctx, t);
+	if (pid < 0) {
+		rst_fail(ctx, -errno, "pid %d: cannot create it (clone3 with set_tid): %s", t->pid,
+			 strerror(errno));
+		_exit(1);
+	}
+	/* nothing of restart's stays open here: it reads its pipes to their end */
+	dup2(slave, 0);
+	syscall(SYS_close_range, 1, ~0u, 0);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WUNTRACED);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			_exit(1);
+		if (!WIFSTOPPED(status))
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		raise(SIGSTOP);
+		tcsetpgrp(0, getpgid(pid));
+		kill(-getpgid(pid), SIGCONT);
+	}
+}
+
 static int spawn(struct rst_ctx *ctx, struct rst_task *t, pid_t *ret_pid)
 {
 	pid_t pid;
 
-	if (ctx->opts->detach) {
+	if (ctx->keeper_wanted) {
+		ctx->keeper = fork();
+		if (ctx->keeper == 0)
+			keeper_main(ctx, t);
+		pid = ctx->keeper < 0 ? -errno : t->pid;
+	} else if (ctx->opts->detach) {
 		pid = spawn_detached(ctx, t);
 	} else {
 		pid = clone_with_pid(t->pid);
@@ -1182,6 +1235,11 @@ static void kill_tree(struct rst_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (!ctx->tasks[i].zombie && (ctx->tasks[i].seized || i == 0))
 			kill(ctx->tasks[i].pid, SIGKILL);
+	if (ctx->keeper > 0) {
+		kill(ctx->keeper, SIGKILL);
+		while (waitpid(ctx->keeper, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_task *t = &ctx->tasks[i];
 
@@ -1336,9 +1394,11 @@ static int relay_root(int master, pid_t root, int *ret_status)
 
 int restart_run(const struct restart_opts *opts, int *ret_status)
 {
-	struct rst_ctx ctx = {
-		.opts = opts, .page_size = sysconf(_SC_PAGESIZE), .report_fd = -1, .relay_fd = -1
-	};
+	struct rst_ctx ctx = { .opts = opts,
+			       .page_size = sysconf(_SC_PAGESIZE),
+			       .report_fd = -1,
+			       .relay_fd = -1,
+			       .external_master = -1 };
 	int ret;
 
 	ctx.src.fd = -1;
@@ -1381,7 +1441,8 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 			ret = opts->on_running(opts->on_running_arg, ctx.relay_fd, ctx.tasks[0].pid,
 					       ret_status);
 		else if (ctx.relay_fd >= 0)
-			ret = relay_root(ctx.relay_fd, ctx.tasks[0].pid, ret_status);
+			ret = relay_root(ctx.relay_fd, ctx.keeper ? ctx.keeper : ctx.tasks[0].pid,
+					 ret_status);
 		else if (!opts->detach)
 			ret = restart_wait_root(ctx.tasks[0].pid, ret_status);
 	}

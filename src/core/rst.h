@@ -88,8 +88,15 @@ struct rst_ctx {
 	size_t nr_kept_fds;
 	struct rst_ttys *ttys;	/* terminals being restored (tty_restore.c) */
 	enum tty_mode tty_mode; /* where external terminals go: TTY_INHERIT, _NEW or _NONE */
-	int relay_fd; /* --tty=inherit: the master restart relays to its terminal, or -1 */
-	pid_t pid;    /* the task the child is becoming, for messages */
+	int relay_fd;	     /* --tty=inherit: the master restart relays to its terminal, or -1 */
+	int external_master; /* the external terminal's new pty while it is made, or -1 */
+	/*
+	 * --tty=inherit, the root a job whose session leader stays out: a
+	 * keeper leads the new session and is the root's parent (restart.c).
+	 */
+	bool keeper_wanted;
+	pid_t keeper;
+	pid_t pid; /* the task the child is becoming, for messages */
 	long page_size;
 };
 

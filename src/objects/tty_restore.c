@@ -655,10 +655,19 @@ static void root_leads_new_session(struct rst_ctx *ctx, const struct rec_tty_sla
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].pid == sid)
 			return; /* its leader is in the image */
-	root->new_session = true;
+	/*
+	 * On restart's terminal, a keeper of cryo's leads the session and is
+	 * the root's parent: the root's group is not orphaned, so a stop key
+	 * stops the job, as it did under the user's shell. On a held pty the
+	 * root leads the session itself.
+	 */
+	if (ctx->tty_mode == TTY_INHERIT)
+		ctx->keeper_wanted = true;
+	else
+		root->new_session = true;
 	log_warn("pid %d: its session %d, whose leader is not in the image, comes back as a new "
-		 "session it leads, on a new terminal",
-		 root->pid, sid);
+		 "session led by %s, on a new terminal",
+		 root->pid, sid, ctx->keeper_wanted ? "cryo" : "itself");
 }
 
 static int check_slave(struct rst_ctx *ctx, const struct rec_tty_slave *s, bool *external)
@@ -679,7 +688,8 @@ static int check_slave(struct rst_ctx *ctx, const struct rec_tty_slave *s, bool 
 			continue;
 		/* a member gets it from the leader: the leader must be restored with it */
 		if (t->task->sid != t->pid && !leader_has_ctty(ctx, t->task->sid, s->objref) &&
-		    !(root->new_session && t->task->sid == root->task->sid)) {
+		    !((root->new_session || ctx->keeper_wanted) &&
+		      t->task->sid == root->task->sid)) {
 			log_error(
 			    "pid %d: its controlling terminal is pty %u, but it does not lead "
 			    "its session %d, whose leader is not in the image; not supported yet",
@@ -796,8 +806,11 @@ int tty_restore_open(struct rst_ctx *ctx)
 	}
 	for (size_t i = 0; i < tt->nr_ptys && !ret; i++)
 		if (tt->ptys[i].master < 0 &&
-		    !(is_external(tt->ptys[i].s) && ctx->tty_mode == TTY_NONE))
+		    !(is_external(tt->ptys[i].s) && ctx->tty_mode == TTY_NONE)) {
 			ret = open_pair(ctx, &tt->ptys[i], true);
+			if (!ret && is_external(tt->ptys[i].s))
+				ctx->external_master = tt->ptys[i].master;
+		}
 	for (size_t i = 0; i < tt->nr_ptys && !ret; i++)
 		ret = restore_pty(ctx, &tt->ptys[i]);
 	if (ret == -ENOMEM)
@@ -860,6 +873,7 @@ int tty_restore_finish(struct rst_ctx *ctx)
 				  strerror(errno));
 		}
 	}
+	ctx->external_master = -1;
 	tty_restore_close(ctx);
 	return first;
 }

@@ -14,7 +14,7 @@
 #   python3  the REPL with a variable set and a half-typed expression
 #   vim      insert mode with unsaved text, then :wq writes it; and vim alone,
 #            a job of the shell (the shell stays out of the image): it comes
-#            back leading a session of its own
+#            back in a session cryo leads, as a job that ^Z stops and fg resumes
 #   less     a long file scrolled down
 #   top      redraws, and quits on q
 #   sqlite3  a table, a half-typed statement on its continuation prompt
@@ -130,14 +130,23 @@ if case_of "vim (a job)" vim; then
 	step "vim (a job): checkpointed alone, its shell goes on" \
 		'"$CRYO" checkpoint --kill -o "$tmp/j.img" "$job" 2>"$tmp/j.err" &&
 		 wait_screen j "^cr\\$ ?$"'
-	step "vim (a job): restarted on another terminal, leading a session of its own, the screen exactly as it was" \
-		'T new-session -d -s j-r -x 80 -y 24 "$CRYO restart $tmp/j.img 2>$tmp/j.rerr; echo rc=\$?; sleep 1000" &&
+	# restarted as a job of a job-control shell, which notes when it stopped (the
+	# screen would not keep it: the fg that follows makes vim redraw at once)
+	printf '%s\n' 'set -m' '"$1" restart "$2" 2>"$3"; echo "stopped=$?" >"$4"' \
+		'fg >/dev/null; echo rc=$?' 'sleep 100000' >"$tmp/jobs.sh"
+	step "vim (a job): restarted on another terminal, in a session cryo leads, the screen exactly as it was" \
+		'T new-session -d -s j-r -x 80 -y 24 "bash $tmp/jobs.sh $CRYO $tmp/j.img $tmp/j.rerr $tmp/j.stop" &&
 		 wait_screen j-r "^-- INSERT --" && same_screen j &&
-		 [ "$(stat_field "$job" 6)" = "$job" ] &&
-		 grep -q "comes back as a new session it leads" "$tmp/j.rerr"'
+		 [ "$(stat_field "$job" 6)" = "$(stat_field "$job" 4)" ] &&
+		 grep -q "comes back as a new session led by cryo" "$tmp/j.rerr"'
+	step "vim (a job): ^Z (out of insert mode) stops it, and cryo restart with it: its shell sees the job stopped" \
+		'keys j-r "" Escape && until_ok 5 "insert mode left" eval "! screen j-r | grep -q INSERT" &&
+		 keys j-r "" C-z && until_ok 5 "the shell saw its job stop" grep -qx stopped=148 "$tmp/j.stop"'
+	step "vim (a job): fg brings it back, its text on the screen again" \
+		'until_ok 5 "vim running again" test "$(stat_field "$job" 3)" = S &&
+		 wait_screen j-r "^job text$"'
 	step "vim (a job): :wq writes the text, and cryo restart ends with 0" \
-		'keys j-r "" Escape && keys j-r ":wq" Enter && wait_screen j-r "^rc=0$" &&
-		 [ "$(cat "$tmp/j.txt")" = "job text" ]'
+		'keys j-r ":wq" Enter && wait_screen j-r "^rc=0$" && [ "$(cat "$tmp/j.txt")" = "job text" ]'
 fi
 
 # --- less: a long file, scrolled down ----------------------------------------------
