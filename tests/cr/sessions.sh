@@ -27,7 +27,7 @@ fi
 # window NAME CMD: a terminal running CMD, then saying its exit code, then waiting
 window() { T new-session -d -s "$1" -x 80 -y 24 "$2; echo rc=\$?; sleep 100000"; }
 
-sessions() { "$CRYO" ls 2>&1 | cut -f1 | tr '\n' ' '; }
+sessions() { "$CRYO" ls 2>&1 | cut -f1 | sort | tr '\n' ' '; }
 no_sessions() { [ -z "$(sessions)" ]; }
 
 SHELL_CMD="env -i PATH=$PATH TERM=screen PS1='in\$ ' bash --norc --noprofile -i"
@@ -65,6 +65,17 @@ step "cryo attach work: the shell is there; exit 3 ends the session, attach exit
 	'window c "$CRYO attach work" && keys c "echo again \$x" Enter &&
 	 wait_screen c "^again hello$" && keys c "exit 3" Enter && wait_screen c "^rc=3$" &&
 	 until_ok 5 "the session gone" no_sessions && [ -z "$(ls "$CRYO_STATE_DIR")" ]'
+
+# the same image twice at once: its pids are the session's own, so nothing collides
+failed=""
+step "the same session image restarted twice at once, under two names: both run" \
+	'"$CRYO" restart --detach --name twin-a "$tmp/work.img" >/dev/null 2>"$tmp/err" &&
+	 "$CRYO" restart --detach --name twin-b "$tmp/work.img" >/dev/null 2>>"$tmp/err" &&
+	 [ "$(sessions)" = "twin-a twin-b " ]'
+step "each is checkpointed and ended by name" \
+	'"$CRYO" checkpoint --kill -o "$tmp/a.img" twin-a 2>"$tmp/err" &&
+	 "$CRYO" checkpoint --kill -o "$tmp/b.img" twin-b 2>>"$tmp/err" &&
+	 until_ok 5 "both gone" no_sessions'
 
 # --tty=new: an image whose terminal was outside the tree (tmux's), no session
 failed=""
