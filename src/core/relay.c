@@ -41,6 +41,7 @@
 
 #define RELAY_BUF	4096
 #define REDRAW_DELAY_MS 100 /* between the two size changes that make the program redraw */
+#define DRAIN_QUIET_MS	50  /* the pty is drained when it stayed quiet this long */
 
 /* Bytes on their way from one descriptor to another. */
 struct pipe_buf {
@@ -178,11 +179,22 @@ static int take_signal(struct relay *r, int sfd, int *ret_status)
 }
 
 /* The output left in the pty once the root ended, to the screen. */
+/*
+ * The last output of the program, to the screen. What it wrote just
+ * before it ended may not have reached the master yet (the pty moves it
+ * in a kernel work item): read until the master says every slave file is
+ * closed (EIO), or stays quiet for DRAIN_QUIET_MS (a background process of
+ * the session may still hold the slave).
+ */
 static void drain(struct relay *r)
 {
-	while (!r->master_gone && fill(r->master, &r->out) == 0 && r->out.len) {
-		if (write_full(STDOUT_FILENO, r->out.data, r->out.len))
-			break;
+	struct pollfd p = { .fd = r->master, .events = POLLIN };
+
+	while (!r->master_gone && poll(&p, 1, DRAIN_QUIET_MS) > 0) {
+		if (fill(r->master, &r->out))
+			r->master_gone = true;
+		if (r->out.len && write_full(STDOUT_FILENO, r->out.data, r->out.len))
+			return;
 		r->out.len = 0;
 	}
 	if (r->out.len)

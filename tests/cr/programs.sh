@@ -150,7 +150,8 @@ if case_of "vim (a job)" vim; then
 	step "vim (a job): fg brings it back, its text on the screen again" \
 		'until_ok 5 "vim running again" test "$(stat_field "$job" 3)" = S &&
 		 wait_screen j-r "^job text$"'
-	# (keys typed while vim takes the terminal back are flushed: a ":" it shows first)
+	# (keys typed while vim takes the terminal back are flushed: a ":" it shows first;
+	# vim leaves the alternate screen it entered on fg, so "rc=0" may follow text)
 	step "vim (a job): :wq writes the text, and cryo restart ends with 0" \
 		'until_ok 5 "vim takes keys again" vim_cmdline j-r && keys j-r "wq" Enter &&
 		 wait_screen j-r "rc=0$" && [ "$(cat "$tmp/j.txt")" = "job text" ]'
