@@ -34,10 +34,10 @@ const struct cli_command cli_commands[] = {
 	  "      --name NAME     the session a session's image (or --tty=new) makes "
 	  "(default: its own)\n" },
 	{ "run", NULL, cmd_run, "cryo run [--name NAME] [--detach] -- CMD...",
-	  "run CMD as a session: its own pid and mount namespaces and pty, attached here",
+	  "run CMD as a session: its own pid and mount namespaces and pty, attached here "
+	  "(^] detaches)",
 	  "  -n, --name NAME     the session's name (default: s1, s2, ...)\n"
-	  "  -d, --detach        do not attach; print the session's name\n"
-	  "The detach key of an attached terminal is ^] (Ctrl-]).\n" },
+	  "  -d, --detach        do not attach; print the session's name\n" },
 	{ "attach", NULL, cmd_attach, "cryo attach NAME",
 	  "attach this terminal to session NAME (^] detaches)", "" },
 	{ "ls", NULL, cmd_ls, "cryo ls", "list the sessions: name, holder pid, command", "" },
