@@ -621,8 +621,17 @@ static int open_output(struct ckpt_ctx *ctx)
 	return ret;
 }
 
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int checkpoint_run(const struct checkpoint_opts *opts)
 {
+	int64_t frozen_at;
 	struct ckpt_ctx ctx = { .opts = opts, .page_size = sysconf(_SC_PAGESIZE) };
 	int ret;
 
@@ -634,6 +643,7 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		ret = open_output(&ctx);
 	if (ret)
 		goto out_free;
+	frozen_at = monotonic_us();
 	ret = freeze(&ctx);
 	if (!ret)
 		ret = dump(&ctx);
@@ -648,7 +658,8 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 	thaw(&ctx, !ret && opts->kill);
 	image_writer_close(&ctx.w);
 	if (!ret)
-		log_info("pid %d: checkpointed into %s", opts->pid, opts->output);
+		log_info("pid %d: checkpointed into %s; the tree was frozen %lld us", opts->pid,
+			 opts->output, (long long)(monotonic_us() - frozen_at));
 out_free:
 	free(ctx.tasks);
 	objhash_free(ctx.objs);

@@ -130,6 +130,12 @@ int tracee_detach(struct tracee *t)
 		arch_regs_restart_syscall(&regs, RESTART_IN_PLACE);
 		ret = set_regs(t->tid, &regs);
 	}
+	if (t->mask_blocked) {
+		int r = set_sigmask(t->tid, t->sigmask);
+
+		ret = ret ? ret : r;
+		t->mask_blocked = false;
+	}
 	/* detached even so: a task left traced and stopped is worse than an EINTR */
 	err = (int)ptrace_req(PTRACE_DETACH, t->tid, NULL, NULL);
 	t->seized = false;
@@ -203,14 +209,17 @@ static int step_to_syscall_stop(pid_t tid)
 int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result)
 {
 	arch_regs_t regs = t->regs;
-	int ret, ret2;
+	int ret;
 
 	if (!t->syscall_ip && (ret = find_syscall_ip(t)))
 		return ret;
-	/* nothing may be delivered in the middle: block all while it runs */
-	ret = set_sigmask(t->tid, ~0ull);
-	if (ret)
-		return ret;
+	/* nothing may be delivered in the middle: all blocked until the detach */
+	if (!t->mask_blocked) {
+		ret = set_sigmask(t->tid, ~0ull);
+		if (ret)
+			return ret;
+		t->mask_blocked = true;
+	}
 	arch_regs_prepare_syscall(&regs, t->syscall_ip, nr, args);
 	ret = set_regs(t->tid, &regs);
 	if (!ret)
@@ -221,8 +230,5 @@ int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_resu
 		ret = get_regs(t->tid, &regs);
 	if (!ret)
 		*ret_result = arch_regs_syscall_result(&regs);
-	ret2 = set_regs(t->tid, &t->regs);
-	if (!ret2)
-		ret2 = set_sigmask(t->tid, t->sigmask);
-	return ret ? ret : ret2;
+	return ret;
 }

@@ -4,8 +4,10 @@
  * task; PTRACE_INTERRUPT stops it wherever it is (inside a syscall, the
  * syscall is interrupted and will be restarted). Syscalls are injected
  * through a syscall instruction that already exists in the task (its vdso),
- * so the task's memory is never patched; while one runs, every signal is
- * blocked, and the task's registers and mask are put back afterwards.
+ * so the task's memory is never patched; from the first one on, every
+ * signal is blocked, and the task's registers and mask are put back when
+ * it is let go (not after each one: the ptrace round trips cost more than
+ * most of the syscalls they would bracket).
  * No logging: 0 or -errno.
  */
 #ifndef CRYO_PTRACE_PTRACE_H
@@ -24,6 +26,7 @@ struct tracee {
 	uint64_t sigmask;    /* as stopped */
 	uint64_t syscall_ip; /* a syscall instruction in the task, 0 until found */
 	bool group_stopped;  /* it was stopped by job control when seized */
+	bool mask_blocked;   /* injections blocked all its signals; detach gives its mask back */
 };
 
 /* Seizes TID and waits until it is stopped. */

@@ -253,6 +253,9 @@ if ok("checkpoint --kill of sleep on an external terminal", p, why):
     env = dict(os.environ, CRYO_STATE_DIR=os.path.join(TMP, "state"))
     r = subprocess.run([CRYO, "restart", "--detach", img], capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 5
+    while state(p) not in ("S", "gone") and time.monotonic() < deadline:
+        time.sleep(0.02)  # just let go, it may still be on its way back to its sleep
     ok("restart --detach (--tty=new): it runs, and one line says how to attach",
        r.returncode == 0 and state(p) == "S"
        and re.fullmatch(r"cryo: pid %d holds its terminal in session s1; attach with: "
