@@ -55,6 +55,19 @@ bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how);
  */
 bool arch_regs_resume_wait(arch_regs_t *regs);
 
+/*
+ * Position-independent code that runs a table of syscalls in a stopped
+ * task, then traps (int3): a table of struct { long nr, args[6], result; }
+ * at the address in ARCH_BATCH_TABLE_REG, as many as ARCH_BATCH_COUNT_REG
+ * says. It uses only registers, never the task's stack. Copied into a page
+ * of the task for ptrace's batched injections (ptrace.c).
+ */
+extern const unsigned char arch_batch_code[];
+extern const size_t arch_batch_code_len;
+
+/* Sets REGS up to run the batch code at IP over N entries of the table at TABLE. */
+void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n);
+
 /* The length of the syscall instruction and its bytes, to find one in a task. */
 #define ARCH_SYSCALL_INSN_LEN 2
 extern const unsigned char arch_syscall_insn[ARCH_SYSCALL_INSN_LEN];

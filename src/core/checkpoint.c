@@ -32,23 +32,83 @@ int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, l
 	return tracee_syscall(&t->tracee, nr, args, ret);
 }
 
-/* A page in the task where injected syscalls leave their results. */
+/*
+ * The scratch pages mapped in the task for the checkpoint's duration:
+ * where single injected syscalls leave their results, where a batch's
+ * calls write theirs, the batch's table, and the batch code (read-only,
+ * executable).
+ */
+enum {
+	SCRATCH_QUERY = 0,
+	SCRATCH_BATCH_OUT = 1,
+	SCRATCH_BATCH_TABLE = 2,
+	SCRATCH_BATCH_CODE = 3,
+	SCRATCH_PAGES = 4,
+};
+
+static uint64_t scratch_page(const struct ckpt_ctx *ctx, const struct ckpt_task *t, int page)
+{
+	return t->scratch + (uint64_t)page * (uint64_t)ctx->page_size;
+}
+
+/* The batch code, written into its page, which then becomes read-only and executable. */
+static int put_batch_code(struct ckpt_ctx *ctx, struct ckpt_task *t)
+{
+	size_t len = arch_batch_code_len;
+	uint64_t code = scratch_page(ctx, t, SCRATCH_BATCH_CODE);
+	struct iovec local = { (void *)arch_batch_code, len }, remote = { (void *)code, len };
+	long r;
+	int ret;
+
+	if (process_vm_writev(t->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	ret = ckpt_task_syscall(t, SYS_mprotect, (long)code, ctx->page_size, PROT_READ | PROT_EXEC,
+				0, &r);
+	return ret ? ret : (int)r;
+}
+
 static int task_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_addr)
 {
 	long addr;
 	int ret;
 
 	if (!t->scratch) {
-		ret = ckpt_task_syscall(t, SYS_mmap, 0, ctx->page_size, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, &addr);
+		ret = ckpt_task_syscall(t, SYS_mmap, 0, SCRATCH_PAGES * ctx->page_size,
+					PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, &addr);
 		if (ret)
 			return ret;
 		if (addr < 0 && addr > -4096)
 			return (int)addr;
 		t->scratch = (uint64_t)addr;
+		ret = put_batch_code(ctx, t);
+		if (ret)
+			return ret;
 	}
-	*ret_addr = t->scratch;
+	*ret_addr = scratch_page(ctx, t, SCRATCH_QUERY);
 	return 0;
+}
+
+int ckpt_task_batch_out(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_out)
+{
+	uint64_t page;
+	int ret = task_scratch(ctx, t, &page);
+
+	if (!ret)
+		*ret_out = scratch_page(ctx, t, SCRATCH_BATCH_OUT);
+	return ret;
+}
+
+int ckpt_task_batch(struct ckpt_ctx *ctx, struct ckpt_task *t, struct tracee_call *calls, size_t n)
+{
+	uint64_t page;
+	int ret = task_scratch(ctx, t, &page);
+
+	if (ret)
+		return ret;
+	if (n * sizeof(*calls) > (size_t)ctx->page_size)
+		return -E2BIG;
+	return tracee_batch(&t->tracee, scratch_page(ctx, t, SCRATCH_BATCH_CODE),
+			    scratch_page(ctx, t, SCRATCH_BATCH_TABLE), calls, n);
 }
 
 int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
@@ -74,8 +134,8 @@ static void drop_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	long r;
 
-	if (t->scratch &&
-	    !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size, 0, 0, &r))
+	if (t->scratch && !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch,
+					     SCRATCH_PAGES * ctx->page_size, 0, 0, &r))
 		t->scratch = 0;
 }
 
@@ -543,8 +603,8 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 			t->tracee.seized = false;
 		} else {
 			if (t->scratch)
-				ckpt_task_syscall(t, SYS_munmap, (long)t->scratch, ctx->page_size,
-						  0, 0, &r);
+				ckpt_task_syscall(t, SYS_munmap, (long)t->scratch,
+						  SCRATCH_PAGES * ctx->page_size, 0, 0, &r);
 			t->scratch = 0;
 			release_threads(t, false);
 		}

@@ -78,6 +78,15 @@ int ckpt_fetch_fd(pid_t pid, int fd);
  */
 int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags);
 
+/*
+ * Batched injections (many syscalls, one ptrace round trip): the address
+ * in the task of a page where the calls may write (their output pointers
+ * point into it), then ckpt_task_batch() runs them; results in CALLS, and
+ * ckpt_mem_read() for what they wrote. At most a page of calls (64).
+ */
+int ckpt_task_batch_out(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_out);
+int ckpt_task_batch(struct ckpt_ctx *ctx, struct ckpt_task *t, struct tracee_call *calls, size_t n);
+
 /* Reads LEN bytes of task memory at ADDR. 0 or -errno. */
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 

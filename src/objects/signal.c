@@ -27,23 +27,34 @@
 #include "core/rst.h"
 #include "lib/log.h"
 
+/* Every handler, in one batch of rt_sigaction calls, each writing its slot of r.action. */
 static int dump_sigactions(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	struct rec_sigactions r = { .task_objref = t->objref };
+	struct tracee_call calls[CRYO_NSIG] = { { 0 } };
+	uint64_t out;
+	int err = ckpt_task_batch_out(ctx, t, &out);
 
-	for (int sig = 1; sig <= CRYO_NSIG; sig++) {
-		int err;
-
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		err = ckpt_task_query(ctx, t, SYS_rt_sigaction, (const long[4]){ sig, 0, 0, 8 }, 2,
-				      &r.action[sig - 1], sizeof(r.action[0]));
-		if (err) {
-			log_error("pid %d: cannot read the handler of signal %d: %s", t->pid, sig,
-				  strerror(-err));
-			return err;
-		}
+	for (int sig = 1; sig <= CRYO_NSIG && !err; sig++)
+		calls[sig - 1] = (struct tracee_call){
+			.nr = SYS_rt_sigaction,
+			.args = { sig, 0, (long)(out + (uint64_t)(sig - 1) * sizeof(r.action[0])),
+				  8 },
+		};
+	if (!err)
+		err = ckpt_task_batch(ctx, t, calls, CRYO_NSIG);
+	if (!err)
+		err = ckpt_mem_read(t->pid, out, r.action, sizeof(r.action));
+	for (int sig = 1; sig <= CRYO_NSIG && !err; sig++)
+		if (calls[sig - 1].result < 0 && sig != SIGKILL && sig != SIGSTOP)
+			err = (int)calls[sig - 1].result;
+	if (err) {
+		log_error("pid %d: cannot read its signal handlers: %s", t->pid, strerror(-err));
+		return err;
 	}
+	/* the kernel gives nothing for these two: all zero, as they always are */
+	memset(&r.action[SIGKILL - 1], 0, sizeof(r.action[0]));
+	memset(&r.action[SIGSTOP - 1], 0, sizeof(r.action[0]));
 	return image_write_rec(&ctx->w, REC_SIGACTIONS, &r, sizeof(r), NULL, 0);
 }
 

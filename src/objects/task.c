@@ -273,23 +273,38 @@ static int dump_creds(struct ckpt_ctx *ctx, struct ckpt_task *t)
 			       s->nr_groups * sizeof(uint32_t));
 }
 
+/*
+ * Asked of the task itself, in one batch (prlimit on another uid's task
+ * needs CAP_SYS_RESOURCE, which this machine's bounding set lacks).
+ */
 static int dump_rlimits(struct ckpt_ctx *ctx, struct ckpt_task *t)
 {
 	struct rec_rlimits r = { .task_objref = t->objref, .nr = CRYO_RLIM_NLIMITS };
+	struct tracee_call calls[CRYO_RLIM_NLIMITS] = { { 0 } };
+	struct rlimit lim[CRYO_RLIM_NLIMITS];
+	uint64_t out;
+	int ret = ckpt_task_batch_out(ctx, t, &out);
 
+	for (int i = 0; i < CRYO_RLIM_NLIMITS && !ret; i++)
+		calls[i] = (struct tracee_call){
+			.nr = SYS_prlimit64,
+			.args = { 0, i, 0, (long)(out + (uint64_t)i * sizeof(lim[0])) },
+		};
+	if (!ret)
+		ret = ckpt_task_batch(ctx, t, calls, CRYO_RLIM_NLIMITS);
+	if (!ret)
+		ret = ckpt_mem_read(t->pid, out, lim, sizeof(lim));
+	for (int i = 0; i < CRYO_RLIM_NLIMITS && !ret; i++)
+		ret = calls[i].result < 0 ? (int)calls[i].result : 0;
+	if (ret) {
+		log_error("pid %d: cannot read its resource limits: %s", t->pid, strerror(-ret));
+		return ret;
+	}
 	for (int i = 0; i < CRYO_RLIM_NLIMITS; i++) {
-		struct rlimit lim = { 0 };
-		/* asked of the task itself: prlimit on another uid's task needs CAP_SYS_RESOURCE */
-		int ret = ckpt_task_query(ctx, t, SYS_prlimit64, (const long[4]){ 0, i, 0, 0 }, 3,
-					  &lim, sizeof(lim));
-
-		if (ret) {
-			log_error("pid %d: cannot read resource limit %d: %s", t->pid, i,
-				  strerror(-ret));
-			return ret;
-		}
-		r.lim[i].cur = lim.rlim_cur == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim.rlim_cur;
-		r.lim[i].max = lim.rlim_max == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim.rlim_max;
+		r.lim[i].cur =
+		    lim[i].rlim_cur == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim[i].rlim_cur;
+		r.lim[i].max =
+		    lim[i].rlim_max == RLIM_INFINITY ? CRYO_RLIM_INFINITY : lim[i].rlim_max;
 	}
 	return image_write_rec(&ctx->w, REC_RLIMITS, &r, sizeof(r), NULL, 0);
 }

@@ -119,7 +119,7 @@ int tracee_detach(struct tracee *t)
 
 	if (!t->seized)
 		return 0;
-	if (t->syscall_ip) {
+	if (t->regs_changed) {
 		/*
 		 * After an injected syscall the task stops at a syscall exit, not
 		 * in signal delivery, so the kernel will not restart the syscall
@@ -206,6 +206,58 @@ static int step_to_syscall_stop(pid_t tid)
 	return -EAGAIN;
 }
 
+static int block_all(struct tracee *t)
+{
+	int ret;
+
+	if (t->mask_blocked)
+		return 0;
+	ret = set_sigmask(t->tid, ~0ull);
+	t->mask_blocked = !ret;
+	return ret;
+}
+
+/* Continues the task until the batch code traps; a group stop on the way is stepped past. */
+static int run_to_trap(pid_t tid)
+{
+	for (int i = 0; i < SEIZE_MAX_SIGNAL_STOPS; i++) {
+		int status, ret = (int)ptrace_req(PTRACE_CONT, tid, NULL, NULL);
+
+		if (!ret)
+			ret = ptrace_wait_stop(tid, &status);
+		if (ret)
+			return ret;
+		if (WSTOPSIG(status) == SIGTRAP && status >> 16 == 0)
+			return 0;
+		if (status >> 16 != PTRACE_EVENT_STOP)
+			return -EAGAIN; /* stopped for another reason: give up, cleanly */
+	}
+	return -EAGAIN;
+}
+
+int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_call *calls,
+		 size_t n)
+{
+	size_t len = n * sizeof(*calls);
+	struct iovec local = { calls, len }, remote = { (void *)table, len };
+	arch_regs_t regs = t->regs;
+	int ret = block_all(t);
+
+	if (ret)
+		return ret;
+	if (process_vm_writev(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	arch_regs_prepare_batch(&regs, code, table, n);
+	/* the registers are the task's again when it is let go (tracee_detach) */
+	t->regs_changed = true;
+	ret = set_regs(t->tid, &regs);
+	if (!ret)
+		ret = run_to_trap(t->tid);
+	if (!ret && process_vm_readv(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		ret = -EFAULT;
+	return ret;
+}
+
 int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result)
 {
 	arch_regs_t regs = t->regs;
@@ -214,13 +266,11 @@ int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_resu
 	if (!t->syscall_ip && (ret = find_syscall_ip(t)))
 		return ret;
 	/* nothing may be delivered in the middle: all blocked until the detach */
-	if (!t->mask_blocked) {
-		ret = set_sigmask(t->tid, ~0ull);
-		if (ret)
-			return ret;
-		t->mask_blocked = true;
-	}
+	ret = block_all(t);
+	if (ret)
+		return ret;
 	arch_regs_prepare_syscall(&regs, t->syscall_ip, nr, args);
+	t->regs_changed = true;
 	ret = set_regs(t->tid, &regs);
 	if (!ret)
 		ret = step_to_syscall_stop(t->tid); /* entry */

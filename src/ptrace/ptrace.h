@@ -27,6 +27,7 @@ struct tracee {
 	uint64_t syscall_ip; /* a syscall instruction in the task, 0 until found */
 	bool group_stopped;  /* it was stopped by job control when seized */
 	bool mask_blocked;   /* injections blocked all its signals; detach gives its mask back */
+	bool regs_changed;   /* injections changed its registers; detach gives them back */
 };
 
 /* Seizes TID and waits until it is stopped. */
@@ -40,6 +41,22 @@ int tracee_get_xstate(struct tracee *t, void *buf, size_t size, size_t *ret_len)
 
 /* Runs syscall NR with ARGS in the task; *ret_result gets its return value. */
 int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result);
+
+/* One syscall of a batch: its number and arguments, then its result (64 bytes). */
+struct tracee_call {
+	long nr;
+	long args[6];
+	long result;
+};
+
+/*
+ * Runs N calls in the task in one go, for ptrace round trips cost more
+ * than most syscalls: CALLS are copied to TABLE (task memory with room for
+ * N), the batch code already copied at CODE (arch.h) runs them and traps,
+ * and each result comes back into CALLS. 0 or -errno of the injection.
+ */
+int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_call *calls,
+		 size_t n);
 
 /* Waits for TID to stop under ptrace; returns the waitpid status in *ret_status. */
 int ptrace_wait_stop(pid_t tid, int *ret_status);

@@ -99,6 +99,44 @@ bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how)
 	return true;
 }
 
+/*
+ * The batch code (arch.h): r12 walks the table, r13 counts down; syscall
+ * clobbers rcx and r11 only. Assembled here, kept as bytes in .rodata.
+ */
+__asm__(".pushsection .rodata\n"
+	".globl arch_batch_code\n"
+	"arch_batch_code:\n"
+	"1:	test %r13, %r13\n"
+	"	jz 2f\n"
+	"	mov (%r12), %rax\n"
+	"	mov 8(%r12), %rdi\n"
+	"	mov 16(%r12), %rsi\n"
+	"	mov 24(%r12), %rdx\n"
+	"	mov 32(%r12), %r10\n"
+	"	mov 40(%r12), %r8\n"
+	"	mov 48(%r12), %r9\n"
+	"	syscall\n"
+	"	mov %rax, 56(%r12)\n"
+	"	add $64, %r12\n"
+	"	dec %r13\n"
+	"	jmp 1b\n"
+	"2:	int3\n"
+	"arch_batch_code_end:\n"
+	".balign 8\n"
+	".globl arch_batch_code_len\n"
+	"arch_batch_code_len:\n"
+	"	.quad arch_batch_code_end - arch_batch_code\n"
+	".popsection\n");
+
+void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n)
+{
+	regs->r.rip = ip;
+	regs->r.r12 = table;
+	regs->r.r13 = n;
+	/* not inside a syscall: the kernel must not apply restart rules to these regs */
+	regs->r.orig_rax = (unsigned long)-1;
+}
+
 #define NR_RT_SIGTIMEDWAIT 128
 
 bool arch_regs_resume_wait(arch_regs_t *regs)
