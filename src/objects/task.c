@@ -15,6 +15,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,61 +71,102 @@ int task_dump_tree(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	return ret;
 }
 
+/*
+ * What only the task itself can tell, in one batch: its parent-death
+ * signal, tid address and alternate stack (kept per thread), and for a
+ * process its subreaper, THP and dumpable settings and interval timers.
+ * Each call writes its answer at its offset of the batch's output page.
+ */
+enum core_query {
+	Q_PDEATH,
+	Q_TID_ADDRESS,
+	Q_ALTSTACK,
+	Q_SUBREAPER, /* the per-process ones from here */
+	Q_THP,
+	Q_DUMPABLE,
+	Q_ITIMER, /* three of them: ITIMER_REAL, _VIRTUAL, _PROF */
+	NR_CORE_QUERIES = Q_ITIMER + 3,
+};
+
+struct core_answers {
+	int pdeath, subreaper;
+	uint64_t tid_address;
+	stack_t altstack;
+	struct itimerval itimers[3];
+};
+
+static struct tracee_call core_call(long nr, long a0, uint64_t a1)
+{
+	return (struct tracee_call){ .nr = nr, .args = { a0, (long)a1 } };
+}
+
+static void core_calls(struct tracee_call *calls, uint64_t out)
+{
+	calls[Q_PDEATH] =
+	    core_call(SYS_prctl, PR_GET_PDEATHSIG, out + offsetof(struct core_answers, pdeath));
+	calls[Q_TID_ADDRESS] = core_call(SYS_prctl, PR_GET_TID_ADDRESS,
+					 out + offsetof(struct core_answers, tid_address));
+	calls[Q_ALTSTACK] =
+	    core_call(SYS_sigaltstack, 0, out + offsetof(struct core_answers, altstack));
+	calls[Q_SUBREAPER] = core_call(SYS_prctl, PR_GET_CHILD_SUBREAPER,
+				       out + offsetof(struct core_answers, subreaper));
+	calls[Q_THP] = core_call(SYS_prctl, PR_GET_THP_DISABLE, 0);
+	calls[Q_DUMPABLE] = core_call(SYS_prctl, PR_GET_DUMPABLE, 0);
+	for (int which = 0; which < 3; which++)
+		calls[Q_ITIMER + which] = core_call(SYS_getitimer, which,
+						    out + offsetof(struct core_answers, itimers) +
+							(uint64_t)which * sizeof(struct itimerval));
+}
+
 static uint64_t timeval_ns(const struct timeval *tv)
 {
 	return (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
 }
 
-static int read_itimers(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
+static void take_process_answers(const struct ckpt_task *t, const struct tracee_call *calls,
+				 const struct core_answers *a, struct rec_task_core *c)
 {
-	for (int which = 0; which < 3; which++) {
-		struct itimerval v = { 0 };
-		int ret = ckpt_task_query(ctx, t, SYS_getitimer, (const long[4]){ which, 0 }, 1, &v,
-					  sizeof(v));
+	long dumpable = calls[Q_DUMPABLE].result;
 
-		if (ret)
-			return ret;
-		c->itimers[which].interval_ns = timeval_ns(&v.it_interval);
-		c->itimers[which].value_ns = timeval_ns(&v.it_value);
-	}
-	return 0;
-}
-
-/* The prctl values the kernel keeps per thread: parent-death signal, tid address. */
-static int read_thread_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
-{
-	int pdeath = 0, ret;
-
-	ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_PDEATHSIG, 0 }, 1, &pdeath,
-			      sizeof(pdeath));
-	if (!ret)
-		ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_TID_ADDRESS, 0 },
-				      1, &c->tid_address, sizeof(c->tid_address));
-	c->pdeath_signal = pdeath;
-	return ret;
-}
-
-/* The prctl values the kernel keeps per process: subreaper, THP, dumpable. */
-static int read_process_prctls(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
-{
-	long dumpable, thp;
-	int subreaper = 0, ret;
-
-	ret = ckpt_task_query(ctx, t, SYS_prctl, (const long[4]){ PR_GET_CHILD_SUBREAPER, 0 }, 1,
-			      &subreaper, sizeof(subreaper));
-	if (!ret)
-		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, &thp);
-	if (!ret)
-		ret = ckpt_task_syscall(t, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, &dumpable);
-	if (ret)
-		return ret;
 	c->dumpable = (uint32_t)dumpable;
 	if (dumpable == 2)
 		log_warn("pid %d: is dumpable only by root (suid_dumpable 2); a restart makes it "
 			 "not dumpable",
 			 t->pid);
-	c->child_subreaper = subreaper != 0;
-	c->thp_disable = thp > 0;
+	c->child_subreaper = a->subreaper != 0;
+	c->thp_disable = calls[Q_THP].result > 0;
+	for (int which = 0; which < 3; which++) {
+		c->itimers[which].interval_ns = timeval_ns(&a->itimers[which].it_interval);
+		c->itimers[which].value_ns = timeval_ns(&a->itimers[which].it_value);
+	}
+}
+
+static int read_task_answers(struct ckpt_ctx *ctx, struct ckpt_task *t, bool thread,
+			     struct rec_task_core *c)
+{
+	struct tracee_call calls[NR_CORE_QUERIES] = { { 0 } };
+	size_t n = thread ? Q_SUBREAPER : NR_CORE_QUERIES;
+	struct core_answers a = { 0 };
+	uint64_t out;
+	int ret = ckpt_task_batch_out(ctx, t, &out);
+
+	if (!ret) {
+		core_calls(calls, out);
+		ret = ckpt_task_batch(ctx, t, calls, n);
+	}
+	if (!ret)
+		ret = ckpt_mem_read(t->pid, out, &a, sizeof(a));
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = calls[i].result < 0 ? (int)calls[i].result : 0;
+	if (ret)
+		return ret;
+	c->pdeath_signal = a.pdeath;
+	c->tid_address = a.tid_address;
+	c->altstack_sp = (uint64_t)a.altstack.ss_sp;
+	c->altstack_size = a.altstack.ss_size;
+	c->altstack_flags = (uint32_t)a.altstack.ss_flags & CRYO_ALTSTACK_FLAGS;
+	if (!thread)
+		take_process_answers(t, calls, &a, c);
 	return 0;
 }
 
@@ -149,20 +191,6 @@ static int read_sched(struct ckpt_task *t, struct rec_task_core *c)
 	if (ret)
 		return ret;
 	c->timerslack_ns = strtoull(text, NULL, 10);
-	return 0;
-}
-
-static int read_altstack(struct ckpt_ctx *ctx, struct ckpt_task *t, struct rec_task_core *c)
-{
-	stack_t ss = { 0 };
-	int ret =
-	    ckpt_task_query(ctx, t, SYS_sigaltstack, (const long[4]){ 0, 0 }, 1, &ss, sizeof(ss));
-
-	if (ret)
-		return ret;
-	c->altstack_sp = (uint64_t)ss.ss_sp;
-	c->altstack_size = ss.ss_size;
-	c->altstack_flags = (uint32_t)ss.ss_flags & CRYO_ALTSTACK_FLAGS;
 	return 0;
 }
 
@@ -220,9 +248,7 @@ static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t, bool thread)
 	int ret;
 
 	memcpy(c.comm, t->stat.comm, sizeof(c.comm) - 1);
-	ret = read_thread_prctls(ctx, t, &c);
-	if (!ret)
-		ret = read_altstack(ctx, t, &c);
+	ret = read_task_answers(ctx, t, thread, &c);
 	if (!ret)
 		ret = read_rseq_robust(t, &c);
 	if (!ret)
@@ -231,10 +257,6 @@ static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t, bool thread)
 		c.umask = t->status.umask;
 		c.stopped = t->tracee.group_stopped;
 		ret = read_personality(t, &c.personality);
-		if (!ret)
-			ret = read_process_prctls(ctx, t, &c);
-		if (!ret)
-			ret = read_itimers(ctx, t, &c);
 	}
 	if (ret == -ENOTSUP)
 		log_error("pid %d: runs under SCHED_DEADLINE; not supported yet", t->pid);
