@@ -35,7 +35,7 @@ WORKLOADS=${*:-anon-64m anon-1g anon-4g sparse-1g sparse-4g maps-10k tree-100 pt
 tmp=$(mktemp -d "${BENCH_DIR:-/var/tmp}/cryo-bench.XXXXXX")
 pid=
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-exec 251>&- 2>/dev/null || true
+{ exec 251>&-; } 2>/dev/null || true # an inherited fd would end up in the images
 make -s cryo
 for prog in memhog pvm-copy manymaps proctree ptytree ptybash rss; do
 	gcc -O2 -o "$tmp/$prog" "bench/$prog.c"
@@ -112,7 +112,7 @@ for w in $WORKLOADS; do
 		sed -n 's/.*the tree was frozen \([0-9]*\) us.*/\1/p' "$tmp/err" >>"$tmp/frozen"
 		cat "$tmp/rss.out" >>"$tmp/ck_rss"
 		timed "$tmp/kill" "$CRYO" checkpoint --kill -o "$tmp/img" "$pid"
-		wait "$pid" 2>/dev/null || true
+		{ wait "$pid"; } 2>/dev/null || true # (no "Killed" notice)
 		timed "$tmp/rst" "$tmp/rss" "$tmp/rss.out" "$CRYO" restart --detach "$tmp/img" </dev/null
 		cat "$tmp/rss.out" >>"$tmp/rst_rss"
 		kill -USR2 "$pid"

@@ -27,7 +27,8 @@ int main(int argc, char **argv)
 	if (!maps)
 		return 2;
 	for (size_t i = 0; i < count; i++) {
-		maps[i] = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		maps[i] =
+		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (maps[i] == MAP_FAILED)
 			return 2;
 		maps[i][0] = i;
