@@ -186,24 +186,32 @@ static int find_syscall_ip(struct tracee *t)
 }
 
 /*
- * PTRACE_SYSCALL to the next syscall stop (entry or exit). A task stopped
- * by job control reports its group stop again first: step past it.
+ * Resumes the task with REQ (PTRACE_SYSCALL, PTRACE_CONT) until it stops
+ * with WANT as its stop status: a syscall stop, or the batch code's trap.
+ * A task stopped by job control reports its group stop again first: step
+ * past it. Another stop gives up, cleanly: -EAGAIN.
  */
-static int step_to_syscall_stop(pid_t tid)
+static int resume_until(pid_t tid, int req, int want)
 {
 	for (int i = 0; i < SEIZE_MAX_SIGNAL_STOPS; i++) {
-		int status, ret = (int)ptrace_req(PTRACE_SYSCALL, tid, NULL, NULL);
+		int status, ret = (int)ptrace_req(req, tid, NULL, NULL);
 
 		if (!ret)
 			ret = ptrace_wait_stop(tid, &status);
 		if (ret)
 			return ret;
-		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+		if (status >> 8 == want)
 			return 0;
 		if (status >> 16 != PTRACE_EVENT_STOP)
-			return -EAGAIN; /* stopped for another reason: give up, cleanly */
+			return -EAGAIN;
 	}
 	return -EAGAIN;
+}
+
+/* To the next syscall stop (entry or exit). */
+static int step_to_syscall_stop(pid_t tid)
+{
+	return resume_until(tid, PTRACE_SYSCALL, SIGTRAP | 0x80);
 }
 
 static int block_all(struct tracee *t)
@@ -217,22 +225,10 @@ static int block_all(struct tracee *t)
 	return ret;
 }
 
-/* Continues the task until the batch code traps; a group stop on the way is stepped past. */
+/* Until the batch code traps (a plain SIGTRAP, no event). */
 static int run_to_trap(pid_t tid)
 {
-	for (int i = 0; i < SEIZE_MAX_SIGNAL_STOPS; i++) {
-		int status, ret = (int)ptrace_req(PTRACE_CONT, tid, NULL, NULL);
-
-		if (!ret)
-			ret = ptrace_wait_stop(tid, &status);
-		if (ret)
-			return ret;
-		if (WSTOPSIG(status) == SIGTRAP && status >> 16 == 0)
-			return 0;
-		if (status >> 16 != PTRACE_EVENT_STOP)
-			return -EAGAIN; /* stopped for another reason: give up, cleanly */
-	}
-	return -EAGAIN;
+	return resume_until(tid, PTRACE_CONT, SIGTRAP);
 }
 
 int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_call *calls,
