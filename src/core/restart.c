@@ -1350,6 +1350,33 @@ static int run_tree(struct rst_ctx *ctx)
 	return ret;
 }
 
+/*
+ * The page data's checksums, one record at a time; each record's pages are
+ * let go of once checked (the restorers read them from the file again), so
+ * restart's memory does not grow with the image.
+ */
+static int check_pages(struct rst_ctx *ctx, struct image_error *err)
+{
+	uintptr_t base = (uintptr_t)ctx->src.buf, page = (uintptr_t)ctx->page_size;
+
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		uintptr_t start, end;
+		int ret;
+
+		if (r->type != REC_PAGES)
+			continue;
+		ret = image_pages_check(ctx->img, r, err);
+		if (ret)
+			return ret;
+		start = ALIGN_UP(base + r->data_offset, page);
+		end = (base + r->data_offset + r->data_len) & ~(page - 1);
+		if (end > start)
+			madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	return 0;
+}
+
 /* Step 1 of restart: the whole image, read and validated before anything else. */
 static int load_image(struct rst_ctx *ctx)
 {
@@ -1363,7 +1390,9 @@ static int load_image(struct rst_ctx *ctx)
 		log_error("%s: cannot read image: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = image_parse(ctx->src.buf, ctx->src.len, 0, &ctx->img, &err);
+	ret = image_parse(ctx->src.buf, ctx->src.len, IMAGE_PARSE_DEFER_PAGE_CRC, &ctx->img, &err);
+	if (!ret)
+		ret = check_pages(ctx, &err);
 	if (ret) {
 		image_error_format(&err, reason, sizeof(reason));
 		log_error("%s: invalid image: %s", path, reason);
