@@ -98,6 +98,7 @@ for w in $WORKLOADS; do
 		# shellcheck disable=SC2086 # the workload's arguments, split on purpose
 		setsid "$tmp/$prog" $args >"$log" 2>&1 </dev/null &
 		pid=$!
+		disown "$pid" # reaped by this shell all the same, without a "Killed" notice
 		wait_ready "$log" || { echo "$w: not ready" >&2 && exit 1; }
 		if [ "$bytes" -gt 0 ]; then
 			start=$(big_mapping "$pid")
@@ -112,7 +113,7 @@ for w in $WORKLOADS; do
 		sed -n 's/.*the tree was frozen \([0-9]*\) us.*/\1/p' "$tmp/err" >>"$tmp/frozen"
 		cat "$tmp/rss.out" >>"$tmp/ck_rss"
 		timed "$tmp/kill" "$CRYO" checkpoint --kill -o "$tmp/img" "$pid"
-		{ wait "$pid"; } 2>/dev/null || true # (no "Killed" notice)
+		wait_gone "$pid"
 		timed "$tmp/rst" "$tmp/rss" "$tmp/rss.out" "$CRYO" restart --detach "$tmp/img" </dev/null
 		cat "$tmp/rss.out" >>"$tmp/rst_rss"
 		kill -USR2 "$pid"
