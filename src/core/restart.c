@@ -1029,7 +1029,7 @@ static __attribute__((noreturn)) void keeper_main(struct rst_ctx *ctx, struct rs
 		if (w < 0)
 			_exit(1);
 		if (!WIFSTOPPED(status))
-			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			_exit(exit_code_of(status));
 		raise(SIGSTOP);
 		tcsetpgrp(0, getpgid(pid));
 		kill(-getpgid(pid), SIGCONT);
@@ -1407,7 +1407,7 @@ int restart_wait_root(pid_t pid, int *ret_status)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	*ret_status = exit_code_of(status);
 	return 0;
 }
 
@@ -1417,7 +1417,7 @@ static int relay_root(int master, pid_t root, int *ret_status)
 	int status = 0, ret = relay_run(master, root, &status);
 
 	if (!ret)
-		*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		*ret_status = exit_code_of(status);
 	return ret;
 }
 

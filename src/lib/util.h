@@ -17,4 +17,7 @@
 int write_full(int fd, const void *buf, size_t len);
 int read_full(int fd, void *buf, size_t len);
 
+/* A wait status as a shell gives it: the exit code, or 128+N for death by signal N. */
+int exit_code_of(int status);
+
 #endif

@@ -156,7 +156,7 @@ static int session_ended(struct holder *h)
 		if (si.ssi_signo == SIGTERM && h->init > 0)
 			kill(h->init, SIGKILL); /* the session goes with its holder */
 	if (h->init > 0 && waitpid(h->init, &status, WNOHANG) == h->init) {
-		h->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		h->exit_code = exit_code_of(status);
 		return 1;
 	}
 	return h->init <= 0 && h->master_gone;

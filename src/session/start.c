@@ -138,7 +138,7 @@ static __attribute__((noreturn)) void init_reap(pid_t root)
 		if (pid < 0 && errno != EINTR)
 			_exit(127);
 		if (pid == root)
-			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			_exit(exit_code_of(status));
 	}
 }
 
