@@ -264,6 +264,12 @@ static int restore_altstack(struct rst_ctx *ctx, struct rst_task *t)
 	return 0;
 }
 
+/* A timer that signals a thread of T other than the main one: made by the restorer. */
+static bool aims_at_other_thread(const struct rec_posix_timer *pt, const struct rst_task *t)
+{
+	return pt->notify == TIMER_NOTIFY_THREAD_ID && pt->notify_tid != t->pid;
+}
+
 /* Queued to ourselves while all is blocked: the kernel keeps each siginfo as it was. */
 static int restore_pending(struct rst_ctx *ctx, struct rst_task *t, const struct rec_sigpending *p)
 {
@@ -328,7 +334,7 @@ static int restore_posix_timers(struct rst_ctx *ctx, struct rst_task *t)
 
 		if (r->type != REC_POSIX_TIMER || pt->task_objref != t->task->objref)
 			continue;
-		if (pt->notify == TIMER_NOTIFY_THREAD_ID && pt->notify_tid != t->pid)
+		if (aims_at_other_thread(pt, t))
 			continue; /* its thread is made by the restorer, and the timer after it */
 		if (!on && prctl(PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0) < 0)
 			return rst_fail(ctx, -errno,
@@ -383,7 +389,7 @@ static int add_thread_timers(struct rst_ctx *ctx, struct rst_task *t, struct rst
 		const struct rec_posix_timer *pt = r->payload;
 
 		if (r->type == REC_POSIX_TIMER && pt->task_objref == t->task->objref &&
-		    pt->notify == TIMER_NOTIFY_THREAD_ID && pt->notify_tid != t->pid)
+		    aims_at_other_thread(pt, t))
 			ret = add_thread_timer(ctx, t, b, pt);
 	}
 	return ret;

@@ -74,6 +74,12 @@ static bool is_external(const struct rec_tty_slave *s)
 	return s->flags & TTYS_EXTERNAL;
 }
 
+/* An external terminal that --tty=none puts on /dev/null: no pty is made for it. */
+static bool on_null(const struct rst_ctx *ctx, const struct rec_tty_slave *s)
+{
+	return is_external(s) && ctx->tty_mode == TTY_NONE;
+}
+
 /* Keeps FD for the tasks: moved above every fd of the image and listed. */
 static int keep_fd(struct rst_ctx *ctx, int fd)
 {
@@ -530,7 +536,7 @@ static int restore_pty(struct rst_ctx *ctx, struct rst_pty *p)
 	const char *step = "opening its files";
 	int ret = 0;
 
-	if (is_external(p->s) && ctx->tty_mode == TTY_NONE)
+	if (on_null(ctx, p->s))
 		return open_null_files(ctx, p);
 
 	if (p->m)
@@ -678,7 +684,7 @@ static int check_slave(struct rst_ctx *ctx, const struct rec_tty_slave *s, bool 
 
 	if (is_external(s) && (ret = check_external(ctx, s, external)))
 		return ret;
-	if (is_external(s) && ctx->tty_mode == TTY_NONE)
+	if (on_null(ctx, s))
 		return 0; /* nobody's controlling terminal: /dev/null stands for it */
 	root_leads_new_session(ctx, s);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -805,8 +811,7 @@ int tty_restore_open(struct rst_ctx *ctx)
 			ret = 0;
 	}
 	for (size_t i = 0; i < tt->nr_ptys && !ret; i++)
-		if (tt->ptys[i].master < 0 &&
-		    !(is_external(tt->ptys[i].s) && ctx->tty_mode == TTY_NONE)) {
+		if (tt->ptys[i].master < 0 && !on_null(ctx, tt->ptys[i].s)) {
 			ret = open_pair(ctx, &tt->ptys[i], true);
 			if (!ret && is_external(tt->ptys[i].s))
 				ctx->external_master = tt->ptys[i].master;
@@ -920,7 +925,7 @@ int tty_restore_ctty(struct rst_ctx *ctx, struct rst_task *t)
 	    t->ctty ? image_obj_record(ctx->img, t->ctty->tty_objref, OBJ_TTY)->payload : NULL;
 	int fd;
 
-	if (s && !(is_external(s) && ctx->tty_mode == TTY_NONE))
+	if (s && !on_null(ctx, s))
 		return take_ctty(ctx, t, s);
 	if (s)
 		return 0; /* --tty=none: the session has no controlling terminal any more */
