@@ -22,12 +22,9 @@
 #include "lib/util.h"
 #include "session/session.h"
 
-#define CLIENT_BUF 8192
-
 struct client {
 	int sock;
-	unsigned char frames[CLIENT_BUF + 5];
-	size_t frames_len;
+	struct frame_reader frames;
 	int exit_code; /* -1 until the program ended */
 };
 
@@ -58,7 +55,7 @@ static int send_size(int sock)
 /* Keys for the program; 1 when the detach key came (what was before it is sent). */
 static int read_keys(struct client *c)
 {
-	char buf[CLIENT_BUF], *key;
+	char buf[SESSION_FRAME_MAX], *key;
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
 	if (n <= 0)
@@ -71,33 +68,21 @@ static int read_keys(struct client *c)
 	return key != NULL;
 }
 
+static int take_frame(void *arg, uint8_t type, const unsigned char *data, uint32_t len)
+{
+	struct client *c = arg;
+
+	if (type == FRAME_DATA && write_full(STDOUT_FILENO, data, len))
+		return 1;
+	if (type == FRAME_EXIT && len == sizeof(int32_t))
+		memcpy(&c->exit_code, data, sizeof(int32_t));
+	return 0;
+}
+
 /* What the holder sent; 1 once the stream ended (the program ended, or another took over). */
 static int read_holder(struct client *c)
 {
-	ssize_t n = read(c->sock, c->frames + c->frames_len, sizeof(c->frames) - c->frames_len);
-	size_t at = 0;
-
-	if (n <= 0)
-		return 1;
-	c->frames_len += (size_t)n;
-	while (c->frames_len - at >= 5) {
-		const unsigned char *f = c->frames + at;
-		uint32_t len =
-		    f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
-
-		if (len > CLIENT_BUF)
-			return 1;
-		if (c->frames_len - at - 5 < len)
-			break;
-		if (f[0] == FRAME_DATA && write_full(STDOUT_FILENO, f + 5, len))
-			return 1;
-		if (f[0] == FRAME_EXIT && len == sizeof(int32_t))
-			memcpy(&c->exit_code, f + 5, sizeof(int32_t));
-		at += 5 + len;
-	}
-	memmove(c->frames, c->frames + at, c->frames_len - at);
-	c->frames_len -= at;
-	return 0;
+	return session_read_frames(c->sock, &c->frames, take_frame, c);
 }
 
 static int attach_loop(struct client *c, int sfd)

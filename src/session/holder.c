@@ -35,9 +35,8 @@ struct holder {
 	pid_t init;
 	bool master_gone;
 	struct pty_redraw redraw;
-	unsigned char frames[HOLDER_BUF]; /* from the client, not parsed yet */
-	size_t frames_len;
-	char keys[HOLDER_BUF]; /* for the master, not written yet */
+	struct frame_reader frames; /* from the client */
+	char keys[HOLDER_BUF];	    /* for the master, not written yet */
 	size_t keys_len;
 	int exit_code;
 };
@@ -63,7 +62,7 @@ static void drop_client(struct holder *h)
 	if (h->client >= 0)
 		close(h->client);
 	h->client = -1;
-	h->frames_len = 0;
+	h->frames.len = 0;
 }
 
 /* A new client takes over: the last one is let go. */
@@ -77,8 +76,9 @@ static void take_client(struct holder *h)
 	h->client = fd;
 }
 
-static void take_frame(struct holder *h, uint8_t type, const unsigned char *data, uint32_t len)
+static int take_frame(void *arg, uint8_t type, const unsigned char *data, uint32_t len)
 {
+	struct holder *h = arg;
 	struct winsize ws;
 
 	switch (type) {
@@ -99,41 +99,21 @@ static void take_frame(struct holder *h, uint8_t type, const unsigned char *data
 	default:
 		break;
 	}
+	return 0;
 }
 
 /* What the client sent: frames, parsed as they complete. */
 static void read_client(struct holder *h)
 {
-	ssize_t n = read(h->client, h->frames + h->frames_len, sizeof(h->frames) - h->frames_len);
-	size_t at = 0;
-
-	if (n <= 0) {
+	/* at its end, or with a frame no client of ours sends, it goes */
+	if (session_read_frames(h->client, &h->frames, take_frame, h))
 		drop_client(h);
-		return;
-	}
-	h->frames_len += (size_t)n;
-	while (h->frames_len - at >= 5) {
-		const unsigned char *f = h->frames + at;
-		uint32_t len =
-		    f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
-
-		if (len > sizeof(h->frames) - 5) {
-			drop_client(h); /* not a client of ours */
-			return;
-		}
-		if (h->frames_len - at - 5 < len)
-			break;
-		take_frame(h, f[0], f + 5, len);
-		at += 5 + len;
-	}
-	memmove(h->frames, h->frames + at, h->frames_len - at);
-	h->frames_len -= at;
 }
 
 /* The program's output: to the client, or dropped when none is attached. */
 static void read_master(struct holder *h)
 {
-	char buf[HOLDER_BUF];
+	char buf[SESSION_FRAME_MAX];
 	ssize_t n = read(h->master, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -247,6 +247,35 @@ int session_list(struct session_info **ret, size_t *ret_nr)
 	return 0;
 }
 
+int session_read_frames(int fd, struct frame_reader *r,
+			int (*take)(void *arg, uint8_t type, const unsigned char *data,
+				    uint32_t len),
+			void *arg)
+{
+	ssize_t n = read(fd, r->buf + r->len, sizeof(r->buf) - r->len);
+	size_t at = 0;
+	int ret = 0;
+
+	if (n <= 0)
+		return 1;
+	r->len += (size_t)n;
+	while (!ret && r->len - at >= 5) {
+		const unsigned char *f = r->buf + at;
+		uint32_t len =
+		    f[1] | (uint32_t)f[2] << 8 | (uint32_t)f[3] << 16 | (uint32_t)f[4] << 24;
+
+		if (len > SESSION_FRAME_MAX)
+			return 1;
+		if (r->len - at - 5 < len)
+			break;
+		ret = take(arg, f[0], f + 5, len) ? 1 : 0;
+		at += 5 + len;
+	}
+	memmove(r->buf, r->buf + at, r->len - at);
+	r->len -= at;
+	return ret;
+}
+
 int session_send_frame(int fd, uint8_t type, const void *data, uint32_t len)
 {
 	unsigned char head[5] = { type, (unsigned char)len, (unsigned char)(len >> 8),

@@ -72,7 +72,26 @@ enum session_frame {
 	FRAME_EXIT = 'x',    /* to a client: the program ended, its exit code (s32) */
 };
 
+#define SESSION_FRAME_MAX 8192 /* bytes of one frame's data, at most */
+
 int session_send_frame(int fd, uint8_t type, const void *data, uint32_t len);
+
+/* Frames arriving on a stream: the bytes read so far, parsed as frames complete. */
+struct frame_reader {
+	unsigned char buf[5 + SESSION_FRAME_MAX];
+	size_t len;
+};
+
+/*
+ * Reads what FD has into R and hands each complete frame to TAKE, which
+ * stops the reading by returning nonzero. 1 at the end of the stream, on
+ * a frame longer than SESSION_FRAME_MAX (not a peer of ours), or when TAKE
+ * stopped; else 0.
+ */
+int session_read_frames(int fd, struct frame_reader *r,
+			int (*take)(void *arg, uint8_t type, const unsigned char *data,
+				    uint32_t len),
+			void *arg);
 
 /* --- holder.c ----------------------------------------------------------------- */
 

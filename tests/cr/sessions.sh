@@ -97,6 +97,20 @@ step "exit ends it, and the session" \
 	'keys e "exit" Enter && wait_screen e "^rc=0$" &&
 	 until_ok 5 "the session gone" no_sessions'
 
+# the largest frame a client sends (a full read of its terminal, 8192 bytes: a paste) is
+# taken by the holder; the client is not dropped as a stranger (the client speaks the
+# protocol of doc/sessions.md 4 directly, then waits for the session to end)
+failed=""
+printf '%s\n' 'import socket, struct, sys' 's = socket.socket(socket.AF_UNIX)' \
+	's.connect(sys.argv[1])' 's.sendall(b"d" + struct.pack("<I", 8192) + b"x" * 8192)' \
+	's.recv(1)' >"$tmp/paste.py"
+step "a data frame of 8192 bytes (a paste) reaches the program whole" \
+	'"$CRYO" run --detach --name paste -- sh -c "stty raw -echo; head -c 8192 >$tmp/paste" \
+	     >/dev/null 2>&1 &&
+	 python3 "$tmp/paste.py" "$CRYO_STATE_DIR/paste/sock" &&
+	 until_ok 5 "8192 bytes in the file" eval "[ \"\$(stat -c %s $tmp/paste)\" = 8192 ]" &&
+	 until_ok 5 "the session gone" no_sessions'
+
 # refusals
 failed=""
 step "cryo attach of no such session: one line, exit 1" \
