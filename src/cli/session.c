@@ -153,36 +153,19 @@ int restart_session_hook(const struct restart_opts *opts, const char *name, int 
 int restart_hold_hook(void *arg, int master, pid_t root, int *ret_status)
 {
 	const struct restart_opts *opts = arg;
-	struct session_info info = { .root = root };
-	int listen_fd;
-	pid_t holder;
+	char name[SESSION_NAME_MAX], cmd[SESSION_CMD_MAX];
+	int ret;
 
 	*ret_status = 0;
 	if (master < 0)
 		return opts->detach ? 0 : restart_wait_root(root, ret_status);
-	if (session_create(opts->session_name, info.name))
-		return -EIO;
-	snprintf(info.cmd, sizeof(info.cmd), "restart %s", opts->image);
-	listen_fd = holder_listen(info.name);
-	holder = listen_fd < 0 ? -1 : fork();
-	if (holder == 0) {
-		setsid();
-		session_daemon_stdio();
-		info.holder = getpid();
-		if (session_write_info(&info))
-			_exit(1);
-		_exit(holder_run(info.name, listen_fd, master, 0));
-	}
+	snprintf(cmd, sizeof(cmd), "restart %s", opts->image);
+	ret = session_hold(opts->session_name, master, root, cmd, name);
 	close(master);
-	if (listen_fd >= 0)
-		close(listen_fd);
-	if (holder < 0) {
-		log_error("session %s: cannot start its holder: %s", info.name, strerror(errno));
-		session_remove(info.name);
-		return -EIO;
-	}
+	if (ret)
+		return ret;
 	fprintf(stderr,
 		"cryo: pid %d holds its terminal in session %s; attach with: cryo attach %s\n",
-		(int)root, info.name, info.name);
+		(int)root, name, name);
 	return opts->detach ? 0 : restart_wait_root(root, ret_status);
 }

@@ -130,6 +130,15 @@ int session_checkpoint(const char *name, const struct checkpoint_opts *opts);
 
 /* --- start.c: a new session ------------------------------------------------------ */
 
+/*
+ * A session without namespaces for a pty whose program runs already
+ * (restart --tty=new of an image that is not a session's): a holder
+ * daemon keeps MASTER (the caller closes its copy) until no one holds the
+ * slave. NAME NULL: the lowest free number. Logs its errors.
+ */
+int session_hold(const char *name, int master, pid_t root, const char *cmd,
+		 char ret_name[SESSION_NAME_MAX]);
+
 /* The caller's stdio of a daemon of the session's goes: /dev/null instead. */
 void session_daemon_stdio(void);
 

@@ -271,6 +271,39 @@ static __attribute__((noreturn)) void holder_main(const struct session_start *s,
 	_exit(holder_run(name, listen_fd, master, init));
 }
 
+int session_hold(const char *name, int master, pid_t root, const char *cmd,
+		 char ret_name[SESSION_NAME_MAX])
+{
+	struct session_info info = { .root = root };
+	int listen_fd, ret = session_create(name, info.name);
+	pid_t holder;
+
+	if (ret)
+		return ret;
+	snprintf(info.cmd, sizeof(info.cmd), "%s", cmd);
+	listen_fd = holder_listen(info.name);
+	holder = listen_fd < 0 ? -1 : fork();
+	if (holder == 0) {
+		setsid();
+		session_daemon_stdio();
+		_exit(holder_run(info.name, listen_fd, master, 0));
+	}
+	if (listen_fd >= 0)
+		close(listen_fd);
+	/* the info is there before the caller goes on: cryo ls sees the session at once */
+	info.holder = holder;
+	ret = holder < 0 ? -errno : session_write_info(&info);
+	if (ret) {
+		log_error("session %s: cannot start its holder: %s", info.name, strerror(-ret));
+		if (holder > 0)
+			kill(holder, SIGKILL);
+		session_remove(info.name);
+		return ret;
+	}
+	snprintf(ret_name, SESSION_NAME_MAX, "%s", info.name);
+	return 0;
+}
+
 int session_start(const struct session_start *s, char ret_name[SESSION_NAME_MAX])
 {
 	int ready[2], ret = session_create(s->name, ret_name);
