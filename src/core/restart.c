@@ -115,11 +115,13 @@ static int block_init(struct rst_block *b)
  */
 static int move_own_fds(struct rst_ctx *ctx, int base)
 {
-	int *slots[3] = { &ctx->report_fd, &ctx->src.fd, &ctx->go_fd };
-	size_t nr = 0;
+	int *slots[3 + IMAGE_CHAIN_MAX] = { &ctx->report_fd, &ctx->src.fd, &ctx->go_fd };
+	size_t nr = 0, nr_slots = 3;
 	int *fds = NULL, ret;
 
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 1; i < ctx->chain.nr; i++)
+		slots[nr_slots++] = &ctx->chain.links[i].src.fd;
+	for (size_t i = 0; i < nr_slots; i++) {
 		int fd = fcntl(*slots[i], F_DUPFD_CLOEXEC, base);
 
 		if (fd < 0)
@@ -132,9 +134,10 @@ static int move_own_fds(struct rst_ctx *ctx, int base)
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < nr; i++) {
-		bool keep =
-		    fds[i] == ctx->report_fd || fds[i] == ctx->src.fd || fds[i] == ctx->go_fd;
+		bool keep = false;
 
+		for (size_t k = 0; k < nr_slots && !keep; k++)
+			keep = fds[i] == *slots[k];
 		for (size_t k = 0; k < ctx->nr_kept_fds && !keep; k++)
 			keep = fds[i] == ctx->kept_fds[k];
 		if (!keep)
@@ -1355,18 +1358,18 @@ static int run_tree(struct rst_ctx *ctx)
  * let go of once checked (the restorers read them from the file again), so
  * restart's memory does not grow with the image.
  */
-static int check_pages(struct rst_ctx *ctx, struct image_error *err)
+static int check_pages(struct rst_ctx *ctx, const struct image *img, struct image_error *err)
 {
-	uintptr_t base = (uintptr_t)ctx->src.buf, page = (uintptr_t)ctx->page_size;
+	uintptr_t base = (uintptr_t)img->buf, page = (uintptr_t)ctx->page_size;
 
-	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
-		const struct image_record *r = &ctx->img->recs[i];
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		const struct image_record *r = &img->recs[i];
 		uintptr_t start, end;
 		int ret;
 
-		if (r->type != REC_PAGES)
+		if (r->type != REC_PAGES && r->type != REC_PRECOPY)
 			continue;
-		ret = image_pages_check(ctx->img, r, err);
+		ret = image_pages_check(img, r, err);
 		if (ret)
 			return ret;
 		start = ALIGN_UP(base + r->data_offset, page);
@@ -1392,10 +1395,24 @@ static int load_image(struct rst_ctx *ctx)
 	}
 	ret = image_parse(ctx->src.buf, ctx->src.len, IMAGE_PARSE_DEFER_PAGE_CRC, &ctx->img, &err);
 	if (!ret)
-		ret = check_pages(ctx, &err);
+		ret = check_pages(ctx, ctx->img, &err);
 	if (ret) {
 		image_error_format(&err, reason, sizeof(reason));
 		log_error("%s: invalid image: %s", path, reason);
+		return ret;
+	}
+	ret = image_chain_open(&ctx->chain, path, ctx->img, &ctx->src, reason, sizeof(reason));
+	if (ret) {
+		log_error("%s", reason);
+		return ret;
+	}
+	for (size_t i = 1; i < ctx->chain.nr && !ret; i++) {
+		ret = check_pages(ctx, ctx->chain.links[i].img, &err);
+		if (ret) {
+			image_error_format(&err, reason, sizeof(reason));
+			log_error("%s: invalid parent image: %s", ctx->chain.links[i].path,
+				  reason);
+		}
 	}
 	return ret;
 }
@@ -1436,6 +1453,7 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		char name[sizeof(ctx.img->session->name)];
 
 		memcpy(name, ctx.img->session->name, sizeof(name));
+		image_chain_close(&ctx.chain);
 		image_free(ctx.img);
 		image_source_close(&ctx.src);
 		return opts->on_session(opts, name, ret_status);
@@ -1478,6 +1496,7 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 	free(ctx.tasks);
 	free(ctx.threads);
 	objhash_free(ctx.objs);
+	image_chain_close(&ctx.chain);
 	image_free(ctx.img);
 	image_source_close(&ctx.src);
 	return ret;

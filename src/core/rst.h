@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "core/restart.h"
+#include "image/chain.h"
 #include "image/reader.h"
 #include "image/source.h"
 #include "objhash/objhash.h"
@@ -73,6 +74,7 @@ struct rst_ctx {
 	const struct restart_opts *opts;
 	struct image_source src;
 	struct image *img;
+	struct image_chain chain; /* the image and its parents (links[0] is img) */
 	struct objhash *objs;	/* objref -> fd, in the child */
 	struct rst_task *tasks; /* processes: thread-group leaders and zombies */
 	size_t nr_tasks;

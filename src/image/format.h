@@ -29,7 +29,7 @@
 
 #define CRYO_IMAGE_MAGIC	 "CRYOIMG" /* 7 chars + NUL = 8 bytes */
 #define CRYO_IMAGE_MAJOR	 0
-#define CRYO_IMAGE_MINOR	 1
+#define CRYO_IMAGE_MINOR	 2
 #define CRYO_REC_ALIGN		 8
 #define CRYO_PAGES_MAX_BYTES	 (1u << 20)   /* page data per REC_PAGES record */
 #define CRYO_PATH_MAX		 4096	      /* longest path a record may hold, NUL included */
@@ -49,6 +49,7 @@ enum rec_type {
 	REC_HEADER = 0x0001,
 	REC_TRAILER = 0x0002,
 	REC_SESSION = 0x0003,
+	REC_PARENT = 0x0004,
 	/* tasks: 0x0100 - 0x01ff */
 	REC_TASK = 0x0100,
 	REC_TASK_OBJS = 0x0101,
@@ -63,6 +64,8 @@ enum rec_type {
 	REC_MM = 0x0200,
 	REC_VMA = 0x0201,
 	REC_PAGES = 0x0202,
+	REC_PRECOPY = 0x0203,
+	REC_PAGES_KEPT = 0x0204,
 	/* files: 0x0300 - 0x03ff */
 	REC_FILE = 0x0300,
 	REC_FDTABLE = 0x0301,
@@ -147,6 +150,22 @@ struct rec_session {
 	char name[64]; /* NUL-terminated: letters, digits, '.', '_', '-' */
 };
 _Static_assert(sizeof(struct rec_session) == 64, "rec_session layout");
+
+/*
+ * An incremental image (doc/performance.md): pages it marks REC_PAGES_KEPT
+ * with PAGES_IN_PARENT are in the image named here, at the same address of
+ * the process with the same pid. After the header (and the session), before
+ * everything else. The parent is known by its header's time, its size and
+ * its trailer's CRC32C; restart refuses another file under that name.
+ */
+struct rec_parent {
+	uint64_t time_ns; /* the parent's rec_header.time_ns */
+	uint64_t size;	  /* the parent's length in bytes */
+	uint32_t crc32c;  /* the parent's rec_trailer.crc32c */
+	uint32_t pad;
+	/* char path[]: NUL-terminated, absolute when checkpoint wrote it */
+};
+_Static_assert(sizeof(struct rec_parent) == 24, "rec_parent layout");
 
 /* --- tasks -------------------------------------------------------------------- */
 
@@ -370,7 +389,10 @@ struct rec_pages_run {
 _Static_assert(sizeof(struct rec_pages_run) == 16, "rec_pages_run layout");
 
 struct rec_pages {
-	uint32_t mm_objref; /* OBJ_MM */
+	union {
+		uint32_t mm_objref; /* REC_PAGES: OBJ_MM */
+		uint32_t pid;	    /* REC_PRECOPY: the process, by pid */
+	};
 	uint32_t nr_runs;
 	uint32_t nr_pages; /* total over all runs */
 	uint32_t crc32c;   /* of the page data */
@@ -379,6 +401,33 @@ struct rec_pages {
 	/* struct rec_pages_run runs[nr_runs]; zero padding; page data */
 };
 _Static_assert(sizeof(struct rec_pages) == 24, "rec_pages layout");
+
+/*
+ * REC_PRECOPY has the layout of REC_PAGES, but names its process by pid:
+ * page data copied while the tree still ran, before it was frozen. All
+ * REC_PRECOPY records come before the first REC_TASK, in ascending (pid,
+ * address) order. They are only data: a page of them belongs to the
+ * restored memory when a REC_PAGES_KEPT of that process says so.
+ */
+
+enum pages_source {
+	PAGES_IN_PRECOPY = 1, /* this image's REC_PRECOPY of the same pid */
+	PAGES_IN_PARENT = 2,  /* the REC_PARENT image, same pid, same address */
+};
+
+/*
+ * Pages of an address space whose data was saved elsewhere: unchanged
+ * since then. Runs follow the REC_PAGES rules and share their order: the
+ * runs of REC_PAGES and REC_PAGES_KEPT of one mm ascend and never overlap.
+ */
+struct rec_pages_kept {
+	uint32_t mm_objref; /* OBJ_MM */
+	uint32_t nr_runs;
+	uint32_t nr_pages; /* total over all runs */
+	uint32_t source;   /* enum pages_source */
+	/* struct rec_pages_run runs[nr_runs] */
+};
+_Static_assert(sizeof(struct rec_pages_kept) == 16, "rec_pages_kept layout");
 
 /* --- files -------------------------------------------------------------------- */
 

@@ -549,12 +549,53 @@ static const struct span *find_vma(const struct obj_state *s, uint64_t start, ui
 	return &s->vmas[lo];
 }
 
-static int check_runs(struct parser *p, const struct rec_pages *pg, struct obj_state *s)
+/* Remembers a REC_PAGES run, merged with the one before when they touch. */
+static int add_data_span(struct obj_state *s, uint64_t start, uint64_t end)
 {
-	const struct rec_pages_run *runs = (const void *)(pg + 1);
-	uint64_t page_size = p->img->header.page_size, total = 0;
+	if (s->nr_data && s->data[s->nr_data - 1].end == start) {
+		s->data[s->nr_data - 1].end = end;
+		return 0;
+	}
+	if (s->nr_data == s->cap_data) {
+		size_t cap = s->cap_data ? 2 * s->cap_data : 16;
+		struct span *n = realloc(s->data, cap * sizeof(*n));
 
-	for (uint32_t i = 0; i < pg->nr_runs; i++) {
+		if (!n)
+			return -ENOMEM;
+		s->data = n;
+		s->cap_data = cap;
+	}
+	s->data[s->nr_data++] = (struct span){ start, end, 0 };
+	return 0;
+}
+
+/* Does [start, end) overlap a REC_PAGES run of the mm? */
+static bool overlaps_data(const struct obj_state *s, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = s->nr_data;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->data[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nr_data && s->data[lo].start < end;
+}
+
+/*
+ * Runs of REC_PAGES (KEPT false) or REC_PAGES_KEPT (KEPT true): inside one
+ * saved vma each, ascending within their kind; kept runs overlap no data.
+ */
+static int check_runs(struct parser *p, const struct rec_pages_run *runs, uint32_t nr_runs,
+		      uint32_t nr_pages, struct obj_state *s, bool kept)
+{
+	uint64_t page_size = p->img->header.page_size, total = 0;
+	uint64_t *reached = kept ? &s->kept_end : &s->pages_end;
+
+	for (uint32_t i = 0; i < nr_runs; i++) {
 		const struct rec_pages_run *r = &runs[i];
 		const struct span *vma;
 		uint64_t end;
@@ -564,44 +605,124 @@ static int check_runs(struct parser *p, const struct rec_pages *pg, struct obj_s
 			return fail(p, "run %u: bad address %#llx or page count %llu", i,
 				    (unsigned long long)r->vaddr, (unsigned long long)r->nr_pages);
 		end = r->vaddr + r->nr_pages * page_size;
-		if (r->vaddr < s->pages_end)
+		if (r->vaddr < *reached)
 			return fail(p, "run %u at %#llx overlaps or precedes earlier page data", i,
 				    (unsigned long long)r->vaddr);
 		vma = find_vma(s, r->vaddr, end);
 		if (!vma || vma->kind == VMA_VDSO)
 			return fail(p, "run %u at %#llx is not inside one saved vma of its mm", i,
 				    (unsigned long long)r->vaddr);
-		s->pages_end = end;
+		if (kept && overlaps_data(s, r->vaddr, end))
+			return fail(p, "run %u at %#llx overlaps page data of its mm", i,
+				    (unsigned long long)r->vaddr);
+		if (!kept && add_data_span(s, r->vaddr, end))
+			return -ENOMEM;
+		*reached = end;
 		total += r->nr_pages;
 	}
-	if (total != pg->nr_pages)
+	if (total != nr_pages)
 		return fail(p, "runs hold %llu pages, the record says %u",
-			    (unsigned long long)total, pg->nr_pages);
+			    (unsigned long long)total, nr_pages);
+	return 0;
+}
+
+/* The fixed part, runs and padding of a record with page data (REC_PAGES, REC_PRECOPY). */
+static int check_page_data(struct parser *p, const struct rec_pages *pg)
+{
+	uint64_t runs_end = sizeof(*pg) + (uint64_t)pg->nr_runs * sizeof(struct rec_pages_run);
+
+	if (!pg->nr_runs || runs_end > pg->data_offset || pg->pad)
+		return fail(p, "%u runs do not fit before the page data at %u", pg->nr_runs,
+			    pg->data_offset);
+	/* Pass 1 checked data_offset alignment and data_len; the padding is ours. */
+	if (!all_zero((const char *)pg + runs_end, pg->data_offset - runs_end))
+		return fail(p, "padding before the page data is not zero");
+	if (p->rec->data_len != (uint64_t)pg->nr_pages * p->img->header.page_size)
+		return fail(p, "%llu bytes of page data for %u pages",
+			    (unsigned long long)p->rec->data_len, pg->nr_pages);
 	return 0;
 }
 
 static int check_pages(struct parser *p, const void *payload)
 {
 	const struct rec_pages *pg = payload;
-	const struct image_record *r = p->rec;
-	uint64_t runs_end = sizeof(*pg) + (uint64_t)pg->nr_runs * sizeof(struct rec_pages_run);
 	struct obj_state *s;
 	int ret;
 
-	if ((ret = ref_obj(p, pg->mm_objref, OBJ_MM, false, "mm")))
+	if ((ret = ref_obj(p, pg->mm_objref, OBJ_MM, false, "mm")) ||
+	    (ret = check_page_data(p, pg)))
 		return ret;
-	if (!pg->nr_runs || runs_end > pg->data_offset || pg->pad)
-		return fail(p, "%u runs do not fit before the page data at %u", pg->nr_runs,
-			    pg->data_offset);
-	/* Pass 1 checked data_offset alignment and data_len; the padding is ours. */
-	if (!all_zero((const char *)payload + runs_end, pg->data_offset - runs_end))
-		return fail(p, "padding before the page data is not zero");
-	if (r->data_len != (uint64_t)pg->nr_pages * p->img->header.page_size)
-		return fail(p, "%llu bytes of page data for %u pages",
-			    (unsigned long long)r->data_len, pg->nr_pages);
 	s = &p->state[pg->mm_objref];
+	if (s->kept_started)
+		return fail(p, "page data after the kept pages of its mm");
 	s->pages_started = true;
-	return check_runs(p, pg, s);
+	return check_runs(p, (const void *)(pg + 1), pg->nr_runs, pg->nr_pages, s, false);
+}
+
+static int check_pages_kept(struct parser *p, const void *payload)
+{
+	const struct rec_pages_kept *k = payload;
+	uint64_t len = sizeof(*k) + (uint64_t)k->nr_runs * sizeof(struct rec_pages_run);
+	struct obj_state *s;
+	int ret;
+
+	if ((ret = ref_obj(p, k->mm_objref, OBJ_MM, false, "mm")))
+		return ret;
+	if (!k->nr_runs || p->rec->len != len)
+		return fail(p, "%u runs in %u bytes", k->nr_runs, p->rec->len);
+	if (k->source != PAGES_IN_PRECOPY && k->source != PAGES_IN_PARENT)
+		return fail(p, "unknown page source %u", k->source);
+	if (k->source == PAGES_IN_PRECOPY && !p->precopy_seen)
+		return fail(p, "pages kept in a pre-copy the image does not hold");
+	if (k->source == PAGES_IN_PARENT && !p->img->parent)
+		return fail(p, "pages kept in a parent image the image does not name");
+	s = &p->state[k->mm_objref];
+	s->pages_started = true;
+	s->kept_started = true;
+	return check_runs(p, (const void *)(k + 1), k->nr_runs, k->nr_pages, s, true);
+}
+
+/*
+ * Pre-copied data: before the tasks, in ascending (pid, address) order,
+ * each run in user space. Which vma a page lands in is the business of
+ * the REC_PAGES_KEPT that refers to it.
+ */
+static int check_precopy(struct parser *p, const void *payload)
+{
+	const struct rec_pages *pg = payload;
+	const struct rec_pages_run *runs = (const void *)(pg + 1);
+	uint64_t page_size = p->img->header.page_size, total = 0;
+	int ret;
+
+	if (p->tasks_started)
+		return fail(p, "pre-copied pages of pid %u after the tasks", pg->pid);
+	if ((ret = check_pid(p, (int32_t)pg->pid, false, "pid")) || (ret = check_page_data(p, pg)))
+		return ret;
+	if (pg->pid < p->precopy_pid)
+		return fail(p, "pre-copied pages of pid %u after those of pid %u", pg->pid,
+			    p->precopy_pid);
+	if (pg->pid != p->precopy_pid)
+		p->precopy_end = 0;
+	p->precopy_pid = pg->pid;
+	p->precopy_seen = true;
+	for (uint32_t i = 0; i < pg->nr_runs; i++) {
+		const struct rec_pages_run *r = &runs[i];
+
+		if (!r->nr_pages || r->nr_pages > CRYO_PAGES_MAX_BYTES / page_size ||
+		    !page_aligned(p, r->vaddr) || r->vaddr >= CRYO_USER_ADDR_END ||
+		    r->nr_pages * page_size > CRYO_USER_ADDR_END - r->vaddr)
+			return fail(p, "run %u: bad address %#llx or page count %llu", i,
+				    (unsigned long long)r->vaddr, (unsigned long long)r->nr_pages);
+		if (r->vaddr < p->precopy_end)
+			return fail(p, "run %u at %#llx overlaps or precedes earlier page data", i,
+				    (unsigned long long)r->vaddr);
+		p->precopy_end = r->vaddr + r->nr_pages * page_size;
+		total += r->nr_pages;
+	}
+	if (total != pg->nr_pages)
+		return fail(p, "runs hold %llu pages, the record says %u",
+			    (unsigned long long)total, pg->nr_pages);
+	return 0;
 }
 
 /* --- files ---------------------------------------------------------------------- */
@@ -788,10 +909,30 @@ static int check_session(struct parser *p, const void *payload)
 	return 0;
 }
 
+static int check_parent(struct parser *p, const void *payload)
+{
+	const struct rec_parent *r = payload;
+	const char *path = (const char *)(r + 1);
+	uint32_t path_len = p->rec->len - (uint32_t)sizeof(*r);
+	const struct image_record *before = p->rec - 1;
+
+	if (before != &p->img->recs[0] && before->type != REC_SESSION)
+		return fail(p, "a parent record must follow the header (or the session)");
+	if (r->pad)
+		return fail(p, "padding is not zero");
+	if (!path_len || path_len > CRYO_PATH_MAX || path[path_len - 1] != '\0' ||
+	    strlen(path) != path_len - 1 || !path[0])
+		return fail(p, "the parent's path is empty, too long or not one NUL-terminated string");
+	p->img->parent = r;
+	p->img->parent_path = path;
+	return 0;
+}
+
 static const struct rec_rule rules[] = {
 	{ REC_HEADER, "header", sizeof(struct rec_header), false, check_nothing },
 	{ REC_TRAILER, "trailer", sizeof(struct rec_trailer), false, check_nothing },
 	{ REC_SESSION, "session", sizeof(struct rec_session), false, check_session },
+	{ REC_PARENT, "parent", sizeof(struct rec_parent), true, check_parent },
 	{ REC_TASK, "task", sizeof(struct rec_task), false, check_task },
 	{ REC_TASK_OBJS, "task_objs", sizeof(struct rec_task_objs), false, check_task_objs },
 	{ REC_TASK_CORE, "task_core", sizeof(struct rec_task_core), false, check_task_core },
@@ -814,6 +955,8 @@ static const struct rec_rule rules[] = {
 	{ REC_MM, "mm", sizeof(struct rec_mm), true, check_mm },
 	{ REC_VMA, "vma", sizeof(struct rec_vma), false, check_vma },
 	{ REC_PAGES, "pages", sizeof(struct rec_pages), true, check_pages },
+	{ REC_PRECOPY, "precopy", sizeof(struct rec_pages), true, check_precopy },
+	{ REC_PAGES_KEPT, "pages_kept", sizeof(struct rec_pages_kept), true, check_pages_kept },
 	{ REC_FILE, "file", sizeof(struct rec_file), true, check_file },
 	{ REC_FDTABLE, "fdtable", sizeof(struct rec_fdtable), false, check_fdtable },
 	{ REC_FD, "fd", sizeof(struct rec_fd), false, check_fd },
@@ -878,7 +1021,7 @@ static int add_record(struct image *img, size_t *cap, const struct image_record 
 	return 0;
 }
 
-/* Where REC_PAGES page data starts; pass 1 needs it to leave the data out of the CRC. */
+/* Where page data (REC_PAGES, REC_PRECOPY) starts; pass 1 needs it to leave the data out of the CRC. */
 static int frame_pages(struct parser *p, struct image_record *r, const unsigned char *payload)
 {
 	struct rec_pages pg;
@@ -983,7 +1126,8 @@ static int frame(struct parser *p)
 		if (r.type == REC_TRAILER)
 			return frame_trailer(p, off,
 					     crc32c(crc, p->buf + off, sizeof(struct rec_hdr)));
-		if (r.type == REC_PAGES && (ret = frame_pages(p, &r, p->buf + off + 8)))
+		if ((r.type == REC_PAGES || r.type == REC_PRECOPY) &&
+		    (ret = frame_pages(p, &r, p->buf + off + 8)))
 			return ret;
 		meta_len = r.data_len ? r.data_offset - off
 				      : sizeof(struct rec_hdr) + ALIGN_UP(r.len, CRYO_REC_ALIGN);
@@ -1073,9 +1217,14 @@ static int check_semantics(struct parser *p)
 		return ret;
 	for (size_t i = 1; i < img->nr_recs; i++) {
 		p->rec = &img->recs[i];
-		if (p->rec->type != REC_TASK && p->rec->type != REC_SESSION)
+		uint32_t type = p->rec->type;
+
+		if (type != REC_TASK && type != REC_SESSION && type != REC_PARENT &&
+		    type != REC_PRECOPY)
 			p->tasks_done = true;
-		if ((ret = find_rule(p->rec->type)->check(p, p->rec->payload)))
+		if (type == REC_TASK)
+			p->tasks_started = true;
+		if ((ret = find_rule(type)->check(p, p->rec->payload)))
 			return ret;
 	}
 	ret = check_end(p);
@@ -1105,7 +1254,8 @@ static int check_all_pages(struct parser *p)
 		const struct image_record *r = &p->img->recs[i];
 		int ret;
 
-		if (r->type == REC_PAGES && (ret = image_pages_check(p->img, r, p->err)))
+		if ((r->type == REC_PAGES || r->type == REC_PRECOPY) &&
+		    (ret = image_pages_check(p->img, r, p->err)))
 			return ret;
 	}
 	return 0;
@@ -1116,8 +1266,10 @@ static void free_state(struct parser *p)
 	free_tty_state(p);
 	if (!p->state)
 		return;
-	for (size_t i = 0; i <= p->img->nr_recs; i++)
+	for (size_t i = 0; i <= p->img->nr_recs; i++) {
 		free(p->state[i].vmas);
+		free(p->state[i].data);
+	}
 	free(p->state);
 }
 

@@ -32,8 +32,8 @@ struct image_record {
 	uint32_t len;
 	uint64_t offset; /* of its rec_hdr in the image */
 	const void
-	    *payload; /* validated copy, 8-byte aligned; for REC_PAGES the data is not in it */
-	uint64_t data_offset; /* REC_PAGES: where the page data starts in the image */
+	    *payload; /* validated copy, 8-byte aligned; page data is not in it */
+	uint64_t data_offset; /* REC_PAGES, REC_PRECOPY: where the page data starts in the image */
 	uint64_t data_len;
 };
 
@@ -49,6 +49,8 @@ struct image {
 	struct image_obj *objs;		   /* indexed by objref; objs[0] is unused */
 	uint32_t nr_objs;		   /* largest objref + 1 */
 	const struct rec_session *session; /* the REC_SESSION, NULL if none */
+	const struct rec_parent *parent;   /* the REC_PARENT, NULL if none */
+	const char *parent_path;	   /* its path */
 	const unsigned char *buf;	   /* the caller's buffer: page data is read from it */
 	uint64_t len;
 	void *arena; /* owns the payload copies */
@@ -62,7 +64,7 @@ int image_parse(const void *buf, size_t len, unsigned int flags, struct image **
 		struct image_error *err);
 void image_free(struct image *img);
 
-/* Checks one REC_PAGES record's data against its CRC32C. */
+/* Checks one REC_PAGES or REC_PRECOPY record's data against its CRC32C. */
 int image_pages_check(const struct image *img, const struct image_record *rec,
 		      struct image_error *err);
 

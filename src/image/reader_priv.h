@@ -25,6 +25,12 @@ struct obj_state {
 	size_t nr_vmas, cap_vmas;
 	uint64_t pages_end;
 	bool pages_started;
+	/* mm: the spans of its REC_PAGES runs (adjacent ones merged), then where its
+	 * REC_PAGES_KEPT runs have reached: those come last and overlap no data */
+	struct span *data;
+	size_t nr_data, cap_data;
+	uint64_t kept_end;
+	bool kept_started;
 	/* fdtable: fds seen so far, the last one; task: objs seen */
 	uint32_t count;
 	int32_t last_fd;
@@ -84,6 +90,10 @@ struct parser {
 	struct obj_state *state;  /* indexed by objref */
 	uint32_t max_objref;	  /* objrefs above this cannot be defined */
 	bool tasks_done;	  /* a record other than REC_TASK came after the tasks */
+	bool tasks_started;	  /* a REC_TASK came */
+	bool precopy_seen;	  /* a REC_PRECOPY came */
+	uint32_t precopy_pid;	  /* the last REC_PRECOPY's pid, and where its data reached */
+	uint64_t precopy_end;
 	bool root_seen;
 	const struct rec_task *last_process; /* the last REC_TASK of a process (not a thread) */
 	struct tty_state tty;

@@ -176,18 +176,11 @@ static void show_vma(struct emitter *e, const struct image_record *r)
 	emit_hex(e, "pgoff", v->pgoff);
 }
 
-static void show_pages(struct emitter *e, const struct image_record *r)
+static void emit_runs(struct emitter *e, const struct rec_pages_run *runs, uint32_t nr_runs)
 {
-	const struct rec_pages *pg = r->payload;
-	const struct rec_pages_run *runs = (const void *)(pg + 1);
-
-	emit_u64(e, "mm", pg->mm_objref);
-	emit_u64(e, "nr_pages", pg->nr_pages);
-	emit_hex(e, "crc32c", pg->crc32c);
-	emit_u64(e, "data_at", r->data_offset); /* where the page data is in the image */
 	emit_key(e, "runs");
 	fputs(e->json ? "[" : "", e->out);
-	for (uint32_t i = 0; i < pg->nr_runs; i++) {
+	for (uint32_t i = 0; i < nr_runs; i++) {
 		if (e->json)
 			fprintf(e->out, "%s{\"vaddr\": %llu, \"nr_pages\": %llu}", i ? ", " : "",
 				(unsigned long long)runs[i].vaddr,
@@ -198,6 +191,43 @@ static void show_pages(struct emitter *e, const struct image_record *r)
 				(unsigned long long)runs[i].nr_pages);
 	}
 	fputs(e->json ? "]" : "", e->out);
+}
+
+static void show_pages(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_pages *pg = r->payload;
+
+	if (r->type == REC_PRECOPY)
+		emit_u64(e, "pid", pg->pid);
+	else
+		emit_u64(e, "mm", pg->mm_objref);
+	emit_u64(e, "nr_pages", pg->nr_pages);
+	emit_hex(e, "crc32c", pg->crc32c);
+	emit_u64(e, "data_at", r->data_offset); /* where the page data is in the image */
+	emit_runs(e, (const void *)(pg + 1), pg->nr_runs);
+}
+
+static void show_pages_kept(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_pages_kept *k = r->payload;
+	static const char *const sources[] = { [PAGES_IN_PRECOPY] = "precopy",
+					       [PAGES_IN_PARENT] = "parent" };
+
+	emit_u64(e, "mm", k->mm_objref);
+	emit_u64(e, "nr_pages", k->nr_pages);
+	emit_enum(e, "source", k->source, sources, ARRAY_SIZE(sources));
+	emit_runs(e, (const void *)(k + 1), k->nr_runs);
+}
+
+static void show_parent(struct emitter *e, const struct image_record *r)
+{
+	const struct rec_parent *pa = r->payload;
+	const char *path = (const char *)(pa + 1);
+
+	emit_str(e, "path", path, SIZE_MAX);
+	emit_u64(e, "time_ns", pa->time_ns);
+	emit_u64(e, "size", pa->size);
+	emit_hex(e, "crc32c", pa->crc32c);
 }
 
 static const char *const file_kinds[] = {
@@ -570,11 +600,14 @@ static const struct {
 } shows[] = {
 	{ REC_HEADER, show_header },
 	{ REC_SESSION, show_session },
+	{ REC_PARENT, show_parent },
 	{ REC_TASK, show_task },
 	{ REC_TASK_OBJS, show_task_objs },
 	{ REC_MM, show_mm },
 	{ REC_VMA, show_vma },
 	{ REC_PAGES, show_pages },
+	{ REC_PRECOPY, show_pages },
+	{ REC_PAGES_KEPT, show_pages_kept },
 	{ REC_FILE, show_file },
 	{ REC_FDTABLE, show_fdtable },
 	{ REC_FD, show_fd },

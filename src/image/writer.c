@@ -168,11 +168,17 @@ int image_write_rec(struct image_writer *w, uint32_t type, const void *fixed, si
 int image_write_pages(struct image_writer *w, const struct rec_pages *pages,
 		      const struct rec_pages_run *runs, const void *data)
 {
+	return image_write_page_data(w, REC_PAGES, pages, runs, data);
+}
+
+int image_write_page_data(struct image_writer *w, uint32_t type, const struct rec_pages *pages,
+			  const struct rec_pages_run *runs, const void *data)
+{
 	struct rec_pages ph = *pages;
 	size_t runs_len = (size_t)ph.nr_runs * sizeof(*runs);
 	size_t data_len = (size_t)ph.nr_pages * w->page_size;
 	uint64_t data_start, meta_end;
-	struct rec_hdr rh = { .type = REC_PAGES };
+	struct rec_hdr rh = { .type = type };
 	int ret;
 
 	if (w->error)
@@ -230,6 +236,7 @@ int image_writer_finish(struct image_writer *w)
 	tr.nr_records = w->nr_records;
 	/* The trailer's own header is covered too, so a retyped trailer fails. */
 	tr.crc32c = crc32c(w->crc, &rh, sizeof(rh));
+	w->trailer_crc = tr.crc32c;
 	writer_put(w, &rh, sizeof(rh));
 	/* Not through writer_put's CRC: the trailer cannot checksum itself. */
 	w->offset += sizeof(tr);

@@ -30,7 +30,8 @@ struct image_writer {
 	uint64_t nr_records; /* records written, header included */
 	uint32_t crc;	     /* running CRC32C of everything but page data */
 	uint32_t page_size;
-	int error; /* first error, sticky */
+	int error;	      /* first error, sticky */
+	uint32_t trailer_crc; /* the trailer's CRC32C, once finished */
 	unsigned char *buf;
 	size_t buf_used;
 };
@@ -58,6 +59,10 @@ int image_write_rec(struct image_writer *w, uint32_t type, const void *fixed, si
  */
 int image_write_pages(struct image_writer *w, const struct rec_pages *pages,
 		      const struct rec_pages_run *runs, const void *data);
+
+/* The same for a REC_PRECOPY (TYPE), whose PAGES names a pid instead of an mm. */
+int image_write_page_data(struct image_writer *w, uint32_t type, const struct rec_pages *pages,
+			  const struct rec_pages_run *runs, const void *data);
 
 /* Writes the trailer; for a path, fsyncs, renames, and fsyncs the directory. */
 int image_writer_finish(struct image_writer *w);

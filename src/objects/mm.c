@@ -489,36 +489,39 @@ static uint32_t map_flags(const struct rec_vma *v)
 	return flags;
 }
 
-/* Page data of MM: one restorer_run per run, pointing into the image. */
-static int add_runs(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint64_t *ret_nr)
+/*
+ * Page data of the task: one restorer_run per extent, pointing into the
+ * image, its pre-copy, or a parent image (image/chain.h), in address order.
+ */
+static int add_runs(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b,
+		    uint64_t *ret_nr)
 {
-	uint64_t ps = (uint64_t)ctx->page_size, nr = 0;
+	struct page_extent *ext = NULL;
+	size_t nr = 0;
+	char err[320];
+	int ret = image_chain_pages(&ctx->chain, 0, t->pid, &ext, &nr, err, sizeof(err));
 
-	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
-		const struct image_record *r = &ctx->img->recs[i];
-		const struct rec_pages *pg = r->payload;
-		const struct rec_pages_run *runs = (const void *)(pg + 1);
-		uint64_t off = r->data_offset;
+	if (ret)
+		return ret == -ENOMEM ? ret : rst_fail(ctx, ret, "%s", err);
+	for (size_t i = 0; i < nr && !ret; i++) {
+		struct restorer_run run = {
+			.vaddr = ext[i].vaddr,
+			.len = ext[i].len,
+			.file_offset = ext[i].offset,
+			.fd = ext[i].link ? ctx->chain.links[ext[i].link].src.fd : ctx->src.fd,
+		};
 
-		if (r->type != REC_PAGES || pg->mm_objref != mm)
-			continue;
-		for (uint32_t j = 0; j < pg->nr_runs; j++) {
-			struct restorer_run run = { runs[j].vaddr, runs[j].nr_pages * ps, off };
-
-			if (!rst_block_append(b, &run, sizeof(run)))
-				return -ENOMEM;
-			off += run.len;
-			nr++;
-		}
+		if (!rst_block_append(b, &run, sizeof(run)))
+			ret = -ENOMEM;
 	}
+	free(ext);
 	*ret_nr = nr;
-	return 0;
+	return ret;
 }
 
 /*
  * A vma that page data lands in is mapped writable until it is filled. Runs
- * and vmas are both in address order (the reader checked): one binary
- * search per run.
+ * and vmas are both in address order: one binary search per run.
  */
 static void mark_vmas_with_data(struct rst_block *b, uint64_t vmas_off, uint64_t nr_vmas,
 				uint64_t runs_off, uint64_t nr_runs)
@@ -537,7 +540,8 @@ static void mark_vmas_with_data(struct rst_block *b, uint64_t vmas_off, uint64_t
 			else
 				hi = mid;
 		}
-		if (lo < nr_vmas && v[lo].start <= r[i].vaddr)
+		/* an extent may span adjacent vmas (image/chain.c merges touching runs) */
+		for (; lo < nr_vmas && v[lo].start < r[i].vaddr + r[i].len; lo++)
 			v[lo].has_data = 1;
 	}
 }
@@ -594,7 +598,7 @@ int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 	if (ret)
 		return ret;
 	runs_off = rst_block_array(b);
-	ret = add_runs(ctx, m->objref, b, &nr_runs);
+	ret = add_runs(ctx, t, b, &nr_runs);
 	if (ret)
 		return ret;
 	mark_vmas_with_data(b, vmas_off, nr_vmas, runs_off, nr_runs);

@@ -569,8 +569,9 @@ static int add_close_list(struct rst_ctx *ctx, struct rst_block *b)
 			return -ENOMEM;
 		nr++;
 	}
-	{
-		int32_t image = ctx->src.fd;
+	/* the image and its parents */
+	for (size_t i = 0; i < ctx->chain.nr; i++) {
+		int32_t image = i ? ctx->chain.links[i].src.fd : ctx->src.fd;
 
 		if (!rst_block_append(b, &image, sizeof(image)))
 			return -ENOMEM;

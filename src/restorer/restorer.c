@@ -153,7 +153,7 @@ static void fill_pages(struct restorer_args *a)
 		uint64_t done = 0;
 
 		while (done < r[i].len) {
-			long n = raw_syscall4(__NR_pread64, a->image_fd, r[i].vaddr + done,
+			long n = raw_syscall4(__NR_pread64, r[i].fd, r[i].vaddr + done,
 					      r[i].len - done, r[i].file_offset + done);
 
 			if (n <= 0)

@@ -33,11 +33,13 @@ struct restorer_vma {
 	uint32_t has_data; /* pages come from the image: map writable first */
 };
 
-/* Page data: LEN bytes for VADDR at FILE_OFFSET of the image. */
+/* Page data: LEN bytes for VADDR at FILE_OFFSET of the image FD (or of a parent image). */
 struct restorer_run {
 	uint64_t vaddr;
 	uint64_t len;
 	uint64_t file_offset;
+	int32_t fd;
+	uint32_t pad;
 };
 
 /* One special mapping ([vvar], [vvar_vclock], [vdso]) to move. */
