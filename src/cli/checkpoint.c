@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* cryo checkpoint [--kill] [-o IMAGE] PID */
+/* cryo checkpoint [--kill] [-o IMAGE] [--precopy=WHEN] PID|SESSION */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "core/checkpoint.h"
@@ -25,6 +26,7 @@ int cmd_checkpoint(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "kill", no_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "precopy", required_argument, NULL, 'P' },
 		CLI_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -40,6 +42,17 @@ int cmd_checkpoint(int argc, char **argv)
 			break;
 		case 'o':
 			opts.output = optarg;
+			break;
+		case 'P':
+			if (!strcmp(optarg, "auto"))
+				opts.precopy = PRECOPY_AUTO;
+			else if (!strcmp(optarg, "always"))
+				opts.precopy = PRECOPY_ALWAYS;
+			else if (!strcmp(optarg, "never"))
+				opts.precopy = PRECOPY_NEVER;
+			else
+				return cli_usage_error(cmd, "--precopy takes auto, always or never, not '%s'",
+						       optarg);
 			break;
 		default:
 			ret = cli_common_option(cmd, opt, optarg);

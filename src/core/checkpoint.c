@@ -637,10 +637,10 @@ static int write_header(struct ckpt_ctx *ctx)
 	return ret;
 }
 
-/* The image, in the order doc/image-format.md requires: tasks, objects, users, state. */
+/* The image after its header, in the order doc/image-format.md requires: tasks, objects, users, state. */
 static int dump(struct ckpt_ctx *ctx)
 {
-	int ret = write_header(ctx);
+	int ret = 0;
 
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
 		ret = task_dump_tree(ctx, &ctx->tasks[i]);
@@ -689,10 +689,111 @@ static int64_t monotonic_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+struct mm_track *ckpt_track_of(struct ckpt_ctx *ctx, pid_t pid)
+{
+	size_t lo = 0, hi = ctx->nr_tracks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ctx->tracks[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ctx->nr_tracks && ctx->tracks[lo].pid == pid ? &ctx->tracks[lo] : NULL;
+}
+
+static void free_tracks(struct ckpt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tracks; i++)
+		mm_track_free(&ctx->tracks[i]);
+	free(ctx->tracks);
+	ctx->tracks = NULL;
+	ctx->nr_tracks = 0;
+}
+
+/* Private memory of the tree's processes, from /proc/PID/statm (resident - shared). */
+static uint64_t tree_private_bytes(const struct ckpt_ctx *ctx)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		unsigned long long size, resident, shared;
+		char path[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/statm", ctx->tasks[i].pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu %llu %llu", &size, &resident, &shared) == 3 && resident > shared)
+			total += (resident - shared) * (uint64_t)ctx->page_size;
+		fclose(f);
+	}
+	return total;
+}
+
+static bool want_precopy(const struct ckpt_ctx *ctx)
+{
+	switch (ctx->opts->precopy) {
+	case PRECOPY_ALWAYS:
+		return true;
+	case PRECOPY_NEVER:
+		return false;
+	default:
+		return tree_private_bytes(ctx) >= PRECOPY_AUTO_BYTES;
+	}
+}
+
+static int cmp_track(const void *a, const void *b)
+{
+	const struct mm_track *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/*
+ * Pre-copy (doc/performance.md): a short freeze arms write tracking in
+ * every process; the tree runs again while its memory is copied into the
+ * image (REC_PRECOPY); then the tree is found again for the real freeze,
+ * which saves only the pages written since. A process that cannot be
+ * tracked is simply saved at the freeze.
+ */
+static int precopy(struct ckpt_ctx *ctx)
+{
+	int ret = freeze(ctx);
+
+	if (!ret)
+		ctx->tracks = calloc(ctx->nr_tasks, sizeof(*ctx->tracks));
+	if (!ret && !ctx->tracks)
+		ret = -ENOMEM;
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
+		struct ckpt_task *t = &ctx->tasks[i];
+
+		if (!t->zombie && !mm_track_start(t, &ctx->tracks[ctx->nr_tracks]))
+			ctx->nr_tracks++;
+	}
+	thaw(ctx, false);
+	free(ctx->tasks);
+	ctx->tasks = NULL;
+	ctx->nr_tasks = 0;
+	if (ret)
+		return ret;
+	if (ctx->nr_tracks)
+		qsort(ctx->tracks, ctx->nr_tracks, sizeof(*ctx->tracks), cmp_track);
+	for (size_t i = 0; i < ctx->nr_tracks && !ret; i++)
+		ret = mm_precopy(ctx, &ctx->tracks[i]);
+	if (ret && !ctx->w.error) /* a write error is told once, at the end */
+		log_error("pid %d: cannot pre-copy its memory: %s", ctx->opts->pid, strerror(-ret));
+	return ret ? ret : find_tree(ctx);
+}
+
 int checkpoint_run(const struct checkpoint_opts *opts)
 {
-	int64_t frozen_at;
+	int64_t frozen_at, frozen_us = 0;
 	struct ckpt_ctx ctx = { .opts = opts, .page_size = sysconf(_SC_PAGESIZE) };
+	bool thawed = false;
 	int ret;
 
 	ctx.objs = objhash_new();
@@ -703,10 +804,20 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		ret = open_output(&ctx);
 	if (ret)
 		goto out_free;
+	ret = write_header(&ctx);
+	if (!ret && want_precopy(&ctx))
+		ret = precopy(&ctx);
 	frozen_at = monotonic_us();
-	ret = freeze(&ctx);
+	if (!ret)
+		ret = freeze(&ctx);
 	if (!ret)
 		ret = dump(&ctx);
+	/* left running, the tree need not wait for the image to be durable */
+	if (!opts->kill || ret) {
+		thaw(&ctx, false);
+		frozen_us = monotonic_us() - frozen_at;
+		thawed = true;
+	}
 	if (!ret) {
 		ret = image_writer_finish(&ctx.w);
 		if (ret)
@@ -715,12 +826,16 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		log_error("%s: cannot write the image: %s", opts->output, strerror(-ctx.w.error));
 	}
 	/* the image is durable (or abandoned): only now may the tree end */
-	thaw(&ctx, !ret && opts->kill);
+	if (!thawed) {
+		thaw(&ctx, !ret);
+		frozen_us = monotonic_us() - frozen_at;
+	}
 	image_writer_close(&ctx.w);
 	if (!ret)
 		log_info("pid %d: checkpointed into %s; the tree was frozen %lld us", opts->pid,
-			 opts->output, (long long)(monotonic_us() - frozen_at));
+			 opts->output, (long long)frozen_us);
 out_free:
+	free_tracks(&ctx);
 	free(ctx.tasks);
 	objhash_free(ctx.objs);
 	return ret;

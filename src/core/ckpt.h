@@ -37,6 +37,21 @@ struct ckpt_task {
 	size_t nr_threads;
 };
 
+struct mm_span {
+	uint64_t start, end;
+};
+
+/* Write tracking of one process's memory (src/objects/mm_track.c). */
+struct mm_track {
+	pid_t pid;
+	int uffd;	/* cryo's userfaultfd of the process's mm; -1: not tracked */
+	int pagemap_fd; /* /proc/PID/pagemap, for PAGEMAP_SCAN */
+	uint32_t source; /* where the kept pages are: PAGES_IN_PRECOPY, PAGES_IN_PARENT */
+	/* pages saved before the freeze (pre-copy, or the parent), ascending */
+	struct mm_span *kept;
+	size_t nr_kept, cap_kept;
+};
+
 struct ckpt_ctx {
 	const struct checkpoint_opts *opts;
 	struct image_writer w;
@@ -45,7 +60,12 @@ struct ckpt_ctx {
 	size_t nr_tasks;
 	long page_size;
 	int out_fd; /* stdout for "-o -", else owned by the writer */
+	struct mm_track *tracks; /* write-tracked processes, ascending pids */
+	size_t nr_tracks;
 };
+
+/* The write tracking of process PID, NULL if it has none. */
+struct mm_track *ckpt_track_of(struct ckpt_ctx *ctx, pid_t pid);
 
 /* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret);
@@ -126,6 +146,30 @@ int tty_dump(struct ckpt_ctx *ctx);
 /* The objref tty_dump gave the file of PID's FD (at PATH, for messages). */
 int tty_file_objref(struct ckpt_ctx *ctx, pid_t pid, int fd, const struct stat *st,
 		    const char *path, uint32_t *ret_objref);
+
+/*
+ * Write tracking (src/objects/mm_track.c, doc/performance.md). start:
+ * T seized; makes the userfaultfd and arms it. arm: registers and
+ * write-protects every eligible mapping. claim: registers V again, 0 when the
+ * tracking of V is ours (module comment). scan: PAGEMAP_SCAN of PAGEMAP_FD
+ * (the process's /proc/PID/pagemap) over [START, END) for pages with any
+ * category of ANYOF, FN called per region (a non-zero return stops it).
+ * keep / kept_until: the kept spans (ascending); kept_until says whether
+ * ADDR is kept and where that answer changes, at most END.
+ */
+struct page_region;
+int mm_track_start(struct ckpt_task *t, struct mm_track *tr);
+int mm_track_arm(struct mm_track *tr);
+bool mm_track_eligible(const struct proc_vma *v);
+int mm_track_claim(const struct mm_track *tr, const struct proc_vma *v);
+int mm_track_scan(int pagemap_fd, uint64_t start, uint64_t end, uint64_t anyof, uint64_t flags,
+		  int (*fn)(void *arg, const struct page_region *r), void *arg);
+int mm_track_keep(struct mm_track *tr, uint64_t start, uint64_t end);
+uint64_t mm_track_kept_until(const struct mm_track *tr, uint64_t addr, uint64_t end,
+			     bool *ret_kept);
+void mm_track_free(struct mm_track *tr);
+/* Pre-copy: the tracked memory of TR's process, copied while it runs (REC_PRECOPY). */
+int mm_precopy(struct ckpt_ctx *ctx, struct mm_track *tr);
 
 /* Pipes and FIFOs (src/objects/pipe.c): every pipe of the tree, its files and data. */
 int pipe_dump(struct ckpt_ctx *ctx);

@@ -31,11 +31,13 @@
 #include "core/ckpt.h"
 #include "core/rst.h"
 #include "lib/log.h"
+#include "lib/uffd.h"
 #include "lib/util.h"
 
 #define PAGES_PER_RECORD (CRYO_PAGES_MAX_BYTES / 4096)
 
 struct page_batch {
+	uint32_t type; /* REC_PAGES, or REC_PRECOPY while the tree runs */
 	struct rec_pages hdr;
 	struct rec_pages_run runs[PAGES_PER_RECORD];
 	unsigned char *data;
@@ -95,7 +97,7 @@ static int batch_flush(struct ckpt_ctx *ctx, struct page_batch *b)
 
 	if (!b->hdr.nr_runs)
 		return 0;
-	ret = image_write_pages(&ctx->w, &b->hdr, b->runs, b->data);
+	ret = image_write_page_data(&ctx->w, b->type, &b->hdr, b->runs, b->data);
 	b->hdr.nr_runs = 0;
 	b->hdr.nr_pages = 0;
 	return ret;
@@ -227,10 +229,113 @@ static int dump_shmem_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct pa
 	return ret;
 }
 
+/* Kept runs of one mm, written after its page data (REC_PAGES_KEPT). */
+struct kept_runs {
+	struct rec_pages_run *v;
+	size_t nr, cap;
+};
+
+static int kept_add(struct kept_runs *k, uint64_t addr, uint64_t end, uint64_t ps)
+{
+	while (addr < end) {
+		uint64_t n = (end - addr) / ps;
+
+		if (n > PAGES_PER_RECORD)
+			n = PAGES_PER_RECORD;
+		if (k->nr == k->cap) {
+			size_t cap = k->cap ? 2 * k->cap : 256;
+			struct rec_pages_run *v = realloc(k->v, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			k->v = v;
+			k->cap = cap;
+		}
+		k->v[k->nr++] = (struct rec_pages_run){ addr, n };
+		addr += n * ps;
+	}
+	return 0;
+}
+
+#define KEPT_RUNS_PER_RECORD 4096
+
+static int write_kept(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct kept_runs *k,
+		      uint32_t source)
+{
+	int ret = 0;
+
+	for (size_t at = 0; at < k->nr && !ret;) {
+		size_t n = k->nr - at < KEPT_RUNS_PER_RECORD ? k->nr - at : KEPT_RUNS_PER_RECORD;
+		struct rec_pages_kept rec = { .mm_objref = t->mm_objref,
+					      .nr_runs = (uint32_t)n,
+					      .source = source };
+
+		for (size_t i = 0; i < n; i++)
+			rec.nr_pages += (uint32_t)k->v[at + i].nr_pages;
+		ret = image_write_rec(&ctx->w, REC_PAGES_KEPT, &rec, sizeof(rec), &k->v[at],
+				      n * sizeof(*k->v));
+		at += n;
+	}
+	return ret;
+}
+
+/* A write-tracked vma: written pages are saved, the others are kept where they are. */
+struct tracked_walk {
+	struct ckpt_ctx *ctx;
+	struct ckpt_task *t;
+	struct page_batch *b;
+	const struct mm_track *tr;
+	const struct proc_vma *v;
+	struct kept_runs *kept;
+	bool failed; /* in the callback, which logged it */
+};
+
+static int on_tracked_region(void *arg, const struct page_region *r)
+{
+	struct tracked_walk *w = arg;
+	uint64_t ps = (uint64_t)w->ctx->page_size;
+	int ret = 0;
+
+	if (r->categories & (PAGE_IS_PFNZERO | PAGE_IS_FILE))
+		return 0; /* the zero page: an untouched page of the new mapping reads the same */
+	if (r->categories & PAGE_IS_WRITTEN)
+		ret = batch_add(w->ctx, w->t, w->b, w->v, r->start, (r->end - r->start) / ps);
+	for (uint64_t at = r->start; at < r->end && !ret && !(r->categories & PAGE_IS_WRITTEN);) {
+		bool kept;
+		uint64_t until = mm_track_kept_until(w->tr, at, r->end, &kept);
+
+		if (kept)
+			ret = kept_add(w->kept, at, until, ps);
+		else
+			ret = batch_add(w->ctx, w->t, w->b, w->v, at, (until - at) / ps);
+		at = until;
+	}
+	w->failed = ret != 0;
+	return ret;
+}
+
+static int dump_tracked_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
+				  int pagemap_fd, const struct mm_track *tr, const struct proc_vma *v,
+				  struct kept_runs *kept)
+{
+	struct tracked_walk w = { .ctx = ctx, .t = t, .b = b, .tr = tr, .v = v, .kept = kept };
+	int ret = mm_track_scan(pagemap_fd, v->start, v->end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+				0, on_tracked_region, &w);
+
+	if (ret && !w.failed)
+		log_error("pid %d: cannot scan its memory at %#llx: %s", t->pid,
+			  (unsigned long long)v->start, strerror(-ret));
+	return ret;
+}
+
 static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
 		      const uint32_t *kinds)
 {
-	struct page_batch b = { .hdr.mm_objref = t->mm_objref, .mem_fd = -1, .shmem_fd = -1 };
+	struct page_batch b = {
+		.type = REC_PAGES, .hdr.mm_objref = t->mm_objref, .mem_fd = -1, .shmem_fd = -1
+	};
+	const struct mm_track *tr = ckpt_track_of(ctx, t->pid);
+	struct kept_runs kept = { 0 };
 	char path[64];
 	int pagemap_fd, ret = 0;
 
@@ -253,19 +358,109 @@ static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct pr
 		 * mapping may cover another part (a split mapping, another task's).
 		 * Where they overlap the bytes are the same, written twice at restart.
 		 */
-		if (kinds[i] == VMA_ANON && l->vmas[i].shared)
-			ret = dump_shmem_pages(ctx, t, &b, &l->vmas[i]);
-		else if (has_private_data(&l->vmas[i], kinds[i]))
-			ret = dump_vma_pages(ctx, t, &b, pagemap_fd, &l->vmas[i]);
+		const struct proc_vma *v = &l->vmas[i];
+
+		if (kinds[i] == VMA_ANON && v->shared)
+			ret = dump_shmem_pages(ctx, t, &b, v);
+		else if (tr && mm_track_eligible(v) && !mm_track_claim(tr, v))
+			ret = dump_tracked_vma_pages(ctx, t, &b, pagemap_fd, tr, v, &kept);
+		else if (has_private_data(v, kinds[i]))
+			ret = dump_vma_pages(ctx, t, &b, pagemap_fd, v);
 	}
 	if (!ret)
 		ret = batch_flush(ctx, &b);
+	if (!ret && kept.nr)
+		ret = write_kept(ctx, t, &kept, tr->source);
 out:
 	if (pagemap_fd >= 0)
 		close(pagemap_fd);
 	if (b.mem_fd >= 0)
 		close(b.mem_fd);
 	munmap(b.data, CRYO_PAGES_MAX_BYTES);
+	free(kept.v);
+	return ret;
+}
+
+/* --- pre-copy ---------------------------------------------------------------------- */
+
+/*
+ * The tree runs: a mapping may go away under the copy. A run that cannot
+ * be read whole is left out (not kept), and the freeze saves it.
+ */
+struct precopy_walk {
+	struct ckpt_ctx *ctx;
+	struct page_batch *b;
+	struct mm_track *tr;
+};
+
+static int precopy_run(struct precopy_walk *w, uint64_t addr, uint64_t n)
+{
+	struct page_batch *b = w->b;
+	uint64_t ps = (uint64_t)w->ctx->page_size;
+
+	while (n) {
+		uint64_t take = n < b->cap_pages - b->hdr.nr_pages ? n : b->cap_pages - b->hdr.nr_pages;
+		struct iovec local = { b->data + b->hdr.nr_pages * ps, take * ps };
+		struct iovec remote = { (void *)addr, take * ps };
+		int ret;
+
+		if (process_vm_readv(w->tr->pid, &local, 1, &remote, 1, 0) == (ssize_t)(take * ps)) {
+			b->runs[b->hdr.nr_runs++] = (struct rec_pages_run){ addr, take };
+			b->hdr.nr_pages += (uint32_t)take;
+			if ((ret = mm_track_keep(w->tr, addr, addr + take * ps)))
+				return ret;
+		} else if (errno == ESRCH) {
+			return 1; /* the process is gone: the freeze will not meet it */
+		}
+		if ((b->hdr.nr_pages == b->cap_pages || b->hdr.nr_runs == PAGES_PER_RECORD) &&
+		    (ret = batch_flush(w->ctx, b)))
+			return ret;
+		addr += take * ps;
+		n -= take;
+	}
+	return 0;
+}
+
+static int on_precopy_region(void *arg, const struct page_region *r)
+{
+	struct precopy_walk *w = arg;
+
+	if (r->categories & (PAGE_IS_PFNZERO | PAGE_IS_FILE))
+		return 0;
+	return precopy_run(w, r->start, (r->end - r->start) / (uint64_t)w->ctx->page_size);
+}
+
+int mm_precopy(struct ckpt_ctx *ctx, struct mm_track *tr)
+{
+	struct page_batch b = { .type = REC_PRECOPY, .hdr.pid = (uint32_t)tr->pid };
+	struct precopy_walk w = { ctx, &b, tr };
+	struct proc_vma_list l = { 0 };
+	int ret = proc_read_maps(tr->pid, &l);
+
+	if (ret)
+		return ret == -ENOENT || ret == -ESRCH ? 0 : ret;
+	b.cap_pages = CRYO_PAGES_MAX_BYTES / (size_t)ctx->page_size;
+	b.data = mmap(NULL, CRYO_PAGES_MAX_BYTES, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b.data == MAP_FAILED) {
+		proc_vma_list_free(&l);
+		return -ENOMEM;
+	}
+	tr->source = PAGES_IN_PRECOPY;
+	for (size_t i = 0; i < l.nr && !ret; i++) {
+		const struct proc_vma *v = &l.vmas[i];
+
+		if (mm_track_eligible(v) && (v->prot & PROT_READ))
+			ret = mm_track_scan(tr->pagemap_fd, v->start, v->end,
+					    PAGE_IS_PRESENT | PAGE_IS_SWAPPED, 0, on_precopy_region,
+					    &w);
+	}
+	if (ret == 1 || ret == -ENOENT || ret == -ESRCH)
+		ret = 0; /* gone */
+	if (!ret)
+		ret = batch_flush(ctx, &b);
+	munmap(b.data, CRYO_PAGES_MAX_BYTES);
+	proc_vma_list_free(&l);
 	return ret;
 }
 
