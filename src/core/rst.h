@@ -75,6 +75,8 @@ struct rst_ctx {
 	struct image_source src;
 	struct image *img;
 	struct image_chain chain; /* the image and its parents (links[0] is img) */
+	/* page data checked so far (restart.c, check_some_pages()): link, record */
+	size_t crc_link, crc_rec;
 	struct objhash *objs;	/* objref -> fd, in the child */
 	struct rst_task *tasks; /* processes: thread-group leaders and zombies */
 	size_t nr_tasks;

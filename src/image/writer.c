@@ -17,13 +17,17 @@
 #include "lib/util.h"
 
 #define WRITER_BUF_SIZE (256u << 10)
+#define WRITEBACK_WINDOW (32ull << 20)
 
 static const unsigned char zeros[CRYO_REC_ALIGN];
 
 static int writer_init(struct image_writer *w, int fd)
 {
+	struct stat st;
+
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
+	w->regular = fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode);
 	w->buf = malloc(WRITER_BUF_SIZE);
 	if (!w->buf)
 		return -ENOMEM;
@@ -61,6 +65,7 @@ int image_writer_open_path(struct image_writer *w, const char *path)
 	}
 	w->fd = fd;
 	w->owns_fd = 1;
+	w->regular = 1;
 out_free:
 	free(dir_copy);
 	free(base_copy);
@@ -165,6 +170,35 @@ int image_write_rec(struct image_writer *w, uint32_t type, const void *fixed, si
 	return w->error;
 }
 
+/*
+ * Keeps the image's dirty page cache small. Left alone, gigabytes of dirty
+ * pages pile up until the kernel throttles the writer, and the final fsync
+ * waits for all of them; each new page cache page is also slow to get in
+ * these VMs. So every WRITEBACK_WINDOW bytes the window just written is
+ * sent to the disk, and the one before it, waited for, is dropped from the
+ * cache: the writer reuses the same few dozen MiB of memory, and the disk
+ * works while cryo copies. Measured in doc/performance.md: 4 GiB written in
+ * 0.16x the time of plain writes. Advice only: errors are left to fsync.
+ */
+static void writeback(struct image_writer *w)
+{
+	uint64_t len = w->offset - w->wb_start;
+
+	if (!w->regular || len < WRITEBACK_WINDOW)
+		return;
+	sync_file_range(w->fd, (off_t)w->wb_start, (off_t)len, SYNC_FILE_RANGE_WRITE);
+	if (w->wb_prev_len) {
+		sync_file_range(w->fd, (off_t)w->wb_prev, (off_t)w->wb_prev_len,
+				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				    SYNC_FILE_RANGE_WAIT_AFTER);
+		posix_fadvise(w->fd, (off_t)w->wb_prev, (off_t)w->wb_prev_len,
+			      POSIX_FADV_DONTNEED);
+	}
+	w->wb_prev = w->wb_start;
+	w->wb_prev_len = len;
+	w->wb_start = w->offset;
+}
+
 int image_write_pages(struct image_writer *w, const struct rec_pages *pages,
 		      const struct rec_pages_run *runs, const void *data)
 {
@@ -204,6 +238,7 @@ int image_write_page_data(struct image_writer *w, uint32_t type, const struct re
 	w->offset += data_len;
 	/* data_len is a multiple of the page size, so no record padding is due. */
 	w->nr_records++;
+	writeback(w);
 	return 0;
 }
 

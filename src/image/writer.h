@@ -32,6 +32,10 @@ struct image_writer {
 	uint32_t page_size;
 	int error;	      /* first error, sticky */
 	uint32_t trailer_crc; /* the trailer's CRC32C, once finished */
+	/* a regular file: written back as it grows (writer.c, writeback()) */
+	int regular;
+	uint64_t wb_start;		/* the window being written back */
+	uint64_t wb_prev, wb_prev_len; /* the window before it */
 	unsigned char *buf;
 	size_t buf_used;
 };
