@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* cryo checkpoint [--kill] [-o IMAGE] [--precopy=WHEN] PID|SESSION */
+/* cryo checkpoint [--kill] [-o IMAGE] [--precopy=WHEN] [--track] [--parent OLD] PID|SESSION */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,8 @@ int cmd_checkpoint(int argc, char **argv)
 		{ "kill", no_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "precopy", required_argument, NULL, 'P' },
+		{ "track", no_argument, NULL, 'T' },
+		{ "parent", required_argument, NULL, 'A' },
 		CLI_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -42,6 +44,12 @@ int cmd_checkpoint(int argc, char **argv)
 			break;
 		case 'o':
 			opts.output = optarg;
+			break;
+		case 'T':
+			opts.track = true;
+			break;
+		case 'A':
+			opts.parent = optarg;
 			break;
 		case 'P':
 			if (!strcmp(optarg, "auto"))
@@ -62,6 +70,8 @@ int cmd_checkpoint(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cmd, "checkpoint takes exactly one PID or session NAME");
+	if (opts.track && opts.kill)
+		return cli_usage_error(cmd, "--track keeps tracking a tree that --kill ends: use one");
 	if (session_is_name(argv[optind])) {
 		if (!opts.output) {
 			snprintf(default_path, sizeof(default_path), "cryo-%.40s.img",

@@ -12,14 +12,18 @@ static int cmd_help(int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
 	{ "checkpoint", "dump", cmd_checkpoint,
-	  "cryo checkpoint [--kill] [-o IMAGE] [--precopy=auto|always|never] PID|SESSION",
+	  "cryo checkpoint [--kill] [-o IMAGE] [--precopy=auto|always|never] [--track] "
+	  "[--parent OLD] PID|SESSION",
 	  "checkpoint the process tree rooted at PID, or the program of SESSION, into IMAGE",
 	  "  -o, --output IMAGE  image to write (default ./cryo-PID.img or ./cryo-SESSION.img; "
 	  "- for stdout)\n"
 	  "      --kill          end the tree once the image is durable (default: it keeps "
 	  "running)\n"
 	  "      --precopy=WHEN  copy memory while the tree runs, then freeze it only for what\n"
-	  "                      changed: auto (16 MiB of private memory or more), always, never\n" },
+	  "                      changed: auto (16 MiB of private memory or more), always, never\n"
+	  "      --track         keep tracking writes after the checkpoint, for --parent\n"
+	  "      --parent OLD    save only the pages written since OLD was taken with --track;\n"
+	  "                      the others stay in OLD, which restart reads too (implies --track)\n" },
 	{ "restart", "restore", cmd_restart,
 	  "cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none] "
 	  "[--pty-index=any|exact] [--name NAME] [IMAGE]",

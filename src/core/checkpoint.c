@@ -624,6 +624,7 @@ static int write_header(struct ckpt_ctx *ctx)
 	image_header_init(&hdr);
 	clock_gettime(CLOCK_REALTIME, &now);
 	hdr.time_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	ctx->time_ns = hdr.time_ns;
 	hdr.root_pid = (uint32_t)ctx->opts->pid;
 	hdr.xstate_size = (uint32_t)arch_xstate_size();
 	hdr.xfeatures = arch_xfeatures();
@@ -702,6 +703,14 @@ struct mm_track *ckpt_track_of(struct ckpt_ctx *ctx, pid_t pid)
 			hi = mid;
 	}
 	return lo < ctx->nr_tracks && ctx->tracks[lo].pid == pid ? &ctx->tracks[lo] : NULL;
+}
+
+bool ckpt_task_alive(const struct ckpt_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return !ctx->tasks[i].zombie;
+	return false;
 }
 
 static void free_tracks(struct ckpt_ctx *ctx)
@@ -796,6 +805,8 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 	bool thawed = false;
 	int ret;
 
+	ctx.parent_src.fd = -1;
+
 	ctx.objs = objhash_new();
 	if (!ctx.objs)
 		return -ENOMEM;
@@ -805,13 +816,18 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 	if (ret)
 		goto out_free;
 	ret = write_header(&ctx);
-	if (!ret && want_precopy(&ctx))
+	if (!ret)
+		ret = incr_begin(&ctx);
+	/* an incremental image saves what changed since its parent: no pre-copy */
+	if (!ret && !ctx.nr_tracks && want_precopy(&ctx))
 		ret = precopy(&ctx);
 	frozen_at = monotonic_us();
 	if (!ret)
 		ret = freeze(&ctx);
 	if (!ret)
 		ret = dump(&ctx);
+	if (!ret)
+		ret = incr_rearm(&ctx);
 	/* left running, the tree need not wait for the image to be durable */
 	if (!opts->kill || ret) {
 		thaw(&ctx, false);
@@ -830,12 +846,15 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		thaw(&ctx, !ret);
 		frozen_us = monotonic_us() - frozen_at;
 	}
+	if (!ret)
+		incr_end(&ctx);
 	image_writer_close(&ctx.w);
 	if (!ret)
 		log_info("pid %d: checkpointed into %s; the tree was frozen %lld us", opts->pid,
 			 opts->output, (long long)frozen_us);
 out_free:
 	free_tracks(&ctx);
+	incr_free(&ctx);
 	free(ctx.tasks);
 	objhash_free(ctx.objs);
 	return ret;

@@ -20,6 +20,8 @@ struct checkpoint_opts {
 	bool kill;	     /* end the tree once the image is durable */
 	const char *session; /* the session the tree is the program of (REC_SESSION), or NULL */
 	enum precopy_mode precopy;
+	const char *parent; /* an incremental image: pages unchanged since PARENT stay there */
+	bool track;	    /* keep tracking writes for the next --parent (a tracker) */
 };
 
 /* Logs its own errors; returns 0 or -errno. */

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "core/checkpoint.h"
+#include "image/chain.h"
 #include "image/writer.h"
 #include "lib/proc.h"
 #include "objhash/objhash.h"
@@ -62,10 +63,29 @@ struct ckpt_ctx {
 	int out_fd; /* stdout for "-o -", else owned by the writer */
 	struct mm_track *tracks; /* write-tracked processes, ascending pids */
 	size_t nr_tracks;
+	uint64_t time_ns; /* the header's */
+	/* --parent: the parent image, read and checked (image/chain.h) */
+	struct image_source parent_src;
+	struct image *parent_img;
+	struct image_chain parent_chain;
 };
 
 /* The write tracking of process PID, NULL if it has none. */
 struct mm_track *ckpt_track_of(struct ckpt_ctx *ctx, pid_t pid);
+/* Is PID a live process of the tree? */
+bool ckpt_task_alive(const struct ckpt_ctx *ctx, pid_t pid);
+
+/*
+ * Incremental checkpoints (src/core/incremental.c): begin, after the
+ * header: takes the tree's tracker, reads --parent and writes REC_PARENT
+ * with the tracks of the parent's pages; rearm, frozen, once saved: tracks
+ * every process from now on; end, once the image is finished: hands the
+ * tracking to a new tracker. Only with --parent or --track.
+ */
+int incr_begin(struct ckpt_ctx *ctx);
+int incr_rearm(struct ckpt_ctx *ctx);
+void incr_end(struct ckpt_ctx *ctx);
+void incr_free(struct ckpt_ctx *ctx);
 
 /* Runs a syscall in task T (seized); its result in *ret. 0 or -errno. */
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret);

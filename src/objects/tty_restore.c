@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/rst.h"
+#include "lib/fdpass.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "objects/tty_line.h"
@@ -121,39 +122,18 @@ static bool same_boot(const struct rec_devpts *d)
 
 static int send_fd(int sock, int fd)
 {
-	char data = 'f', cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { &data, 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+	return fdpass_send(sock, "f", 1, &fd, 1);
 }
 
 static int recv_fd(int sock)
 {
-	char data, cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { &data, 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	int fd;
+	size_t nr;
+	char data;
+	int fd, ret = fdpass_recv(sock, &data, 1, &fd, 1, &nr);
 
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -EIO;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -EIO;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	if (!ret && nr != 1)
+		ret = -EIO;
+	return ret ? ret : fd;
 }
 
 /*

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "core/restart.h"
+#include "lib/fdpass.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "session/session.h"
@@ -46,39 +47,17 @@
 
 int session_send_master(int sock, int master, pid_t root)
 {
-	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { &root, sizeof(root) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (master >= 0) {
-		msg.msg_control = ctl;
-		msg.msg_controllen = sizeof(ctl);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &master, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == sizeof(root) ? 0 : -EPIPE;
+	return fdpass_send(sock, &root, sizeof(root), &master, master >= 0 ? 1 : 0);
 }
 
 static int recv_master(int sock, int *ret_master, pid_t *ret_root)
 {
-	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { ret_root, sizeof(*ret_root) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
-	};
-	struct cmsghdr *c;
+	size_t nr;
+	int ret = fdpass_recv(sock, ret_root, sizeof(*ret_root), ret_master, 1, &nr);
 
-	*ret_master = -1;
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != sizeof(*ret_root))
-		return -EPIPE;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(ret_master, CMSG_DATA(c), sizeof(int));
-	return 0;
+	if (!ret && !nr)
+		*ret_master = -1;
+	return ret ? -EPIPE : 0;
 }
 
 /* --- the init -------------------------------------------------------------------------- */
