@@ -25,11 +25,13 @@ const struct cli_command cli_commands[] = {
 	  "      --parent OLD    save only the pages written since OLD was taken with --track;\n"
 	  "                      the others stay in OLD, which restart reads too (implies --track)\n" },
 	{ "restart", "restore", cmd_restart,
-	  "cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none] "
+	  "cryo restart [--detach] [--lazy] [--pidfile FILE] [--tty=inherit|new|none] "
 	  "[--pty-index=any|exact] [--name NAME] [IMAGE]",
 	  "restart the tree saved in IMAGE (- or no IMAGE: read stdin)",
 	  "  -d, --detach        return once the tree runs (default: wait and exit with its "
 	  "status)\n"
+	  "      --lazy          run the tree at once; memory comes in on first touch and in\n"
+	  "                      the background, from a page server that lives until it is all in\n"
 	  "      --pidfile FILE  write the restored root's pid to FILE\n"
 	  "      --tty=MODE      external terminals: inherit (restart's own), new (a pty held by "
 	  "cryo),\n"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * cryo restart [--detach] [--pidfile FILE] [--tty=inherit|new|none]
+ * cryo restart [--detach] [--lazy] [--pidfile FILE] [--tty=inherit|new|none]
  *              [--pty-index=any|exact] [IMAGE]
  */
 #include <getopt.h>
@@ -30,7 +30,8 @@ int cmd_restart(int argc, char **argv)
 		OPT_PIDFILE = 0x200,
 		OPT_TTY,
 		OPT_PTY_INDEX,
-		OPT_NAME
+		OPT_NAME,
+		OPT_LAZY
 	};
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
@@ -38,6 +39,7 @@ int cmd_restart(int argc, char **argv)
 		{ "tty", required_argument, NULL, OPT_TTY },
 		{ "pty-index", required_argument, NULL, OPT_PTY_INDEX },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "lazy", no_argument, NULL, OPT_LAZY },
 		CLI_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -52,6 +54,9 @@ int cmd_restart(int argc, char **argv)
 			break;
 		case OPT_PIDFILE:
 			opts.pidfile = optarg;
+			break;
+		case OPT_LAZY:
+			opts.lazy = true;
 			break;
 		case OPT_TTY:
 			if (parse_tty(optarg, &opts.tty))

@@ -176,6 +176,7 @@ static __attribute__((noreturn)) void enter_restorer(struct rst_ctx *ctx, struct
 
 	b->args->image_fd = ctx->src.fd;
 	b->args->report_fd = ctx->report_fd;
+	b->args->lazy = ctx->opts->lazy;
 	b->args->pid = t->pid;
 	ret = mm_restore_layout(ctx, t, b, len, &start);
 	if (ret)
@@ -767,6 +768,8 @@ static int collect_tasks(struct rst_ctx *ctx)
 		t->task = r;
 		t->pid = r->pid;
 		t->zombie = r->state != TASK_ALIVE;
+		t->lazy_fd_in_task = -1;
+		t->uffd = -1;
 	}
 	for (size_t i = 0; i < img->nr_recs; i++)
 		attach_record(ctx, &img->recs[i]);
@@ -842,6 +845,7 @@ static const char *const step_names[] = {
 	[RST_STEP_TASK] = "setting tid address, robust list or rseq",
 	[RST_STEP_CREDS] = "setting credentials",
 	[RST_STEP_TIMERS] = "setting interval timers",
+	[RST_STEP_LAZY_REGISTER] = "registering memory with its userfaultfd (--lazy)",
 };
 
 /*
@@ -865,6 +869,10 @@ static int take_report(struct rst_ctx *ctx, const struct restorer_report *r)
 	case RST_STEP_DONE:
 		if (t)
 			t->done = true;
+		return 0;
+	case RST_STEP_LAZY:
+		if (t)
+			t->lazy_fd_in_task = (int)r->where;
 		return 0;
 	case RST_STEP_PREPARE:
 		log_error("%.*s", (int)sizeof(r->text), r->text);
@@ -928,6 +936,30 @@ static int set_saved_regs(struct rst_task *t)
  * the block goes (through the main thread), then every thread gets its
  * registers, from outside.
  */
+/*
+ * --lazy: restart takes the task's userfaultfd for the page server and
+ * closes the task's own, which the program never had.
+ */
+static int take_lazy_fd(struct rst_task *t, struct tracee *tr)
+{
+	const long close_args[6] = { t->lazy_fd_in_task };
+	long r;
+	int pidfd, ret;
+
+	if (t->lazy_fd_in_task < 0)
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	t->uffd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, t->lazy_fd_in_task, 0);
+	ret = t->uffd < 0 ? -errno : 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	if (!ret)
+		ret = tracee_syscall(tr, SYS_close, close_args, &r);
+	if (ret)
+		log_error("pid %d: cannot take its userfaultfd: %s", t->pid, strerror(-ret));
+	return ret;
+}
+
 static int finish_task(struct rst_task *t, uint64_t block, uint64_t block_len)
 {
 	struct tracee tr = { .tid = t->pid, .seized = true };
@@ -940,6 +972,10 @@ static int finish_task(struct rst_task *t, uint64_t block, uint64_t block_len)
 		return -errno;
 	tr.syscall_ip = block + RESTORER_SYSCALL_OFFSET;
 	tr.sigmask = ~0ull;
+	/* while the block, with the syscall instruction, is still there */
+	ret = take_lazy_fd(t, &tr);
+	if (ret)
+		return ret;
 	ret = tracee_syscall(&tr, SYS_munmap, munmap_args, &r);
 	if (!ret && r)
 		ret = (int)r;
@@ -1253,7 +1289,7 @@ static int await_restored(struct rst_ctx *ctx, int fd)
 			ret = -errno;
 		if (pid <= 0) {
 			/* nothing to do but wait: check page data meanwhile */
-			int more = ret ? 0 : check_some_pages(ctx);
+			int more = ret || ctx->opts->lazy ? 0 : check_some_pages(ctx);
 
 			if (more < 0) {
 				ret = more;
@@ -1340,6 +1376,8 @@ static int finish_tree(struct rst_ctx *ctx)
 	}
 	if (!ret)
 		ret = tty_restore_finish(ctx);
+	if (!ret && ctx->opts->lazy)
+		ret = lazy_serve(ctx);
 	if (!ret && ctx->opts->pidfile)
 		ret = write_pidfile(ctx->opts->pidfile, ctx->tasks[0].pid);
 	if (ret)
@@ -1409,7 +1447,8 @@ static int run_tree(struct rst_ctx *ctx)
 		}
 	if (!ret)
 		ret = await_restored(ctx, report[0]);
-	if (!ret)
+	/* --lazy: the page server checks each record before it serves from it */
+	if (!ret && !ctx->opts->lazy)
 		ret = check_all_pages(ctx);
 	if (!ret)
 		ret = finish_tree(ctx);
@@ -1524,6 +1563,9 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 		else if (!opts->detach)
 			ret = restart_wait_root(ctx.tasks[0].pid, ret_status);
 	}
+	for (size_t i = 0; i < ctx.nr_tasks; i++)
+		if (ctx.tasks[i].uffd >= 0)
+			close(ctx.tasks[i].uffd); /* a failure before the page server took them */
 	free(ctx.tasks);
 	free(ctx.threads);
 	objhash_free(ctx.objs);

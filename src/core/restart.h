@@ -17,6 +17,7 @@ struct restart_opts {
 	const char *image;   /* path, "-" for stdin */
 	const char *pidfile; /* NULL if none */
 	bool detach;
+	bool lazy; /* pages come on first touch, from a page server (doc/performance.md) */
 	bool pty_index_exact; /* a pty whose index is taken fails the restart */
 	enum tty_mode tty;
 	const char *session_name; /* --name: of the session restart makes, if it makes one */

@@ -62,6 +62,8 @@ struct rst_task {
 	bool seized, stopped;
 	bool done; /* its restorer reported RST_STEP_DONE: its next SIGSTOP is the end */
 	uint64_t block, block_len; /* the restorer's block, from its report */
+	int lazy_fd_in_task;	   /* --lazy: its userfaultfd's number in the task, -1 if none */
+	int uffd;		   /* the same, restart's own descriptor; -1 if none */
 };
 
 /* The restorer's args block, built up in the child before it is copied in place. */
@@ -159,5 +161,10 @@ int relay_run(int master, pid_t root, int *ret_status);
  * own two descriptors are in the objhash as OBJ_PIPE (high 32 bits: read).
  */
 int pipe_open_file(struct rst_ctx *ctx, const struct rec_pipe_file *f, int *ret_fd);
+
+/* --lazy: is this vma's memory served on first touch (private anonymous)? */
+bool mm_vma_is_lazy(const struct rec_vma *v);
+/* The page server (src/core/lazy.c): started once every task is finished, before they run. */
+int lazy_serve(struct rst_ctx *ctx);
 
 #endif

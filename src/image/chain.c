@@ -131,9 +131,10 @@ struct extents {
 	size_t nr, cap;
 };
 
-static int push(struct extents *e, uint64_t vaddr, uint64_t len, uint64_t offset, uint32_t link)
+static int push(struct extents *e, uint64_t vaddr, uint64_t len, uint64_t offset, uint32_t link,
+		uint32_t rec)
 {
-	if (e->nr && e->v[e->nr - 1].link == link &&
+	if (e->nr && e->v[e->nr - 1].link == link && e->v[e->nr - 1].rec == rec &&
 	    e->v[e->nr - 1].vaddr + e->v[e->nr - 1].len == vaddr &&
 	    e->v[e->nr - 1].offset + e->v[e->nr - 1].len == offset) {
 		e->v[e->nr - 1].len += len;
@@ -149,7 +150,7 @@ static int push(struct extents *e, uint64_t vaddr, uint64_t len, uint64_t offset
 		e->cap = cap;
 	}
 	e->v[e->nr++] = (struct page_extent){ .vaddr = vaddr, .len = len, .offset = offset,
-					      .link = link };
+					      .link = link, .rec = rec };
 	return 0;
 }
 
@@ -192,7 +193,8 @@ static int data_extents(const struct image_chain *c, size_t link, uint32_t type,
 		if (r->type != type || pg->mm_objref != key)
 			continue;
 		for (uint32_t j = 0; j < pg->nr_runs; j++) {
-			int ret = push(out, runs[j].vaddr, runs[j].nr_pages * ps, off, (uint32_t)link);
+			int ret = push(out, runs[j].vaddr, runs[j].nr_pages * ps, off, (uint32_t)link,
+				       (uint32_t)i);
 
 			if (ret)
 				return ret;
@@ -228,7 +230,7 @@ static int take_range(const struct extents *src, uint64_t vaddr, uint64_t len, s
 			return -ENOENT; /* a hole */
 		from = at - x->vaddr;
 		to = x->vaddr + x->len < end ? x->len : end - x->vaddr;
-		ret = push(out, at, to - from, x->offset + from, x->link);
+		ret = push(out, at, to - from, x->offset + from, x->link, x->rec);
 		if (ret)
 			return ret;
 		at = x->vaddr + to;

@@ -32,11 +32,14 @@ struct image_chain {
 	size_t nr;
 };
 
-/* LEN bytes of memory at VADDR are at byte OFFSET of links[LINK]'s file. */
+/*
+ * LEN bytes of memory at VADDR are at byte OFFSET of links[LINK]'s file,
+ * in the data of its record REC (an index in its image's recs).
+ */
 struct page_extent {
 	uint64_t vaddr, len, offset;
 	uint32_t link;
-	uint32_t pad;
+	uint32_t rec;
 };
 
 /*

@@ -36,6 +36,11 @@ struct image_writer {
 	int regular;
 	uint64_t wb_start;		/* the window being written back */
 	uint64_t wb_prev, wb_prev_len; /* the window before it */
+	/* the page data in each of them, to drop from the cache (nr > WB_RANGES: all of it) */
+	struct writer_range {
+		uint64_t off, len;
+	} wb_data[2][64];
+	size_t wb_nr[2];
 	unsigned char *buf;
 	size_t buf_used;
 };

@@ -716,16 +716,17 @@ static int add_runs(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b
 
 /*
  * A vma that page data lands in is mapped writable until it is filled. Runs
- * and vmas are both in address order: one binary search per run.
+ * and vmas are both in address order: one binary search per run. With
+ * --lazy, a run is left to the page server when its vmas are all lazy.
  */
 static void mark_vmas_with_data(struct rst_block *b, uint64_t vmas_off, uint64_t nr_vmas,
 				uint64_t runs_off, uint64_t nr_runs)
 {
 	struct restorer_vma *v = (void *)((char *)b->args + vmas_off);
-	const struct restorer_run *r = (const void *)((char *)b->args + runs_off);
+	struct restorer_run *r = (void *)((char *)b->args + runs_off);
 
 	for (uint64_t i = 0; i < nr_runs; i++) {
-		uint64_t lo = 0, hi = nr_vmas;
+		uint64_t lo = 0, hi = nr_vmas, first;
 
 		while (lo < hi) {
 			uint64_t mid = lo + (hi - lo) / 2;
@@ -735,10 +736,23 @@ static void mark_vmas_with_data(struct rst_block *b, uint64_t vmas_off, uint64_t
 			else
 				hi = mid;
 		}
+		first = lo;
 		/* an extent may span adjacent vmas (image/chain.c merges touching runs) */
 		for (; lo < nr_vmas && v[lo].start < r[i].vaddr + r[i].len; lo++)
 			v[lo].has_data = 1;
+		/* lazy only when every vma it lands in is (else the restorer reads it now) */
+		r[i].lazy = lo > first;
+		for (uint64_t k = first; k < lo && r[i].lazy; k++)
+			r[i].lazy = v[k].lazy;
 	}
+	for (uint64_t k = 0; k < nr_vmas; k++)
+		v[k].lazy = v[k].lazy && v[k].has_data; /* nothing to serve in the others */
+}
+
+bool mm_vma_is_lazy(const struct rec_vma *v)
+{
+	return (v->kind == VMA_ANON || v->kind == VMA_HEAP || v->kind == VMA_STACK) &&
+	       !(v->flags & VMA_FLAG_SHARED) && !v->file_objref;
 }
 
 static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint64_t *ret_nr)
@@ -762,6 +776,7 @@ static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 			.prot = v->prot,
 			.flags = map_flags(v),
 			.fd = fd,
+			.lazy = ctx->opts->lazy && mm_vma_is_lazy(v),
 		};
 		if (!rst_block_append(b, &rv, sizeof(rv)))
 			return -ENOMEM;

@@ -12,12 +12,16 @@
  * On failure it reports the step and errno on report_fd and exits.
  */
 #include <asm/unistd.h>
+#include <asm/fcntl.h>
+#include <asm/ioctl.h>
 #include <linux/capability.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <linux/signal.h>
 #include <linux/time.h>
+#include <linux/userfaultfd.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arch/x86_64/syscall-raw.h"
@@ -145,6 +149,28 @@ static void map_vmas(struct restorer_args *a)
 	}
 }
 
+static bool holds(const struct restorer_run *r, uint64_t addr, uint64_t len)
+{
+	return addr && addr < r->vaddr + r->len && addr + len > r->vaddr;
+}
+
+/*
+ * A lazy run is left to the page server, unless the kernel writes into it
+ * for the restorer: registering an rseq area fills in its cpu fields, and
+ * a page it writes before the data is there would keep only those.
+ */
+static bool read_now(const struct restorer_args *a, const struct restorer_run *r)
+{
+	const struct restorer_thread *t = at(a, a->threads_off);
+
+	if (!r->lazy || holds(r, a->rseq, a->rseq_len))
+		return true;
+	for (uint64_t i = 0; i < a->nr_threads; i++)
+		if (holds(r, t[i].rseq, t[i].rseq_len))
+			return true;
+	return false;
+}
+
 static void fill_pages(struct restorer_args *a)
 {
 	const struct restorer_run *r = at(a, a->runs_off);
@@ -152,6 +178,8 @@ static void fill_pages(struct restorer_args *a)
 	for (uint64_t i = 0; i < a->nr_runs; i++) {
 		uint64_t done = 0;
 
+		if (!read_now(a, &r[i]))
+			continue;
 		while (done < r[i].len) {
 			long n = raw_syscall4(__NR_pread64, r[i].fd, r[i].vaddr + done,
 					      r[i].len - done, r[i].file_offset + done);
@@ -161,6 +189,48 @@ static void fill_pages(struct restorer_args *a)
 			done += (uint64_t)n;
 		}
 	}
+}
+
+/*
+ * --lazy (doc/performance.md): the lazy vmas, private anonymous memory,
+ * are registered with a userfaultfd whose first touch of a page cryo's
+ * page server answers. Last of all, once every other thread has stopped:
+ * a touch of the program's memory by the restorer or the kernel on its
+ * behalf (rseq, robust lists, a thread's TLS) would wait for a server that
+ * is not there yet. Before the credentials change: EVENT_FORK needs
+ * privilege. The events tell the server what the program does to its
+ * memory before every page is in: fork, mremap, MADV_DONTNEED, munmap.
+ */
+static void register_lazy(struct restorer_args *a)
+{
+	const struct restorer_vma *v = at(a, a->vmas_off);
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
+					      UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP };
+	struct restorer_report r = { .step = RST_STEP_LAZY, .pid = a->pid };
+	long uffd, ret;
+
+	if (!a->lazy)
+		return;
+	while (__atomic_load_n(&a->unfinished, __ATOMIC_SEQ_CST) > 1)
+		raw_syscall0(__NR_sched_yield);
+	uffd = raw_syscall1(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		fail(a, RST_STEP_LAZY_REGISTER, uffd, 0);
+	ret = raw_syscall3(__NR_ioctl, uffd, UFFDIO_API, &api);
+	for (uint64_t i = 0; i < a->nr_vmas && !ret; i++) {
+		struct uffdio_register reg = { .range = { v[i].start, v[i].end - v[i].start },
+					       .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+		if (v[i].lazy)
+			ret = raw_syscall3(__NR_ioctl, uffd, UFFDIO_REGISTER, &reg);
+		if (ret)
+			fail(a, RST_STEP_LAZY_REGISTER, ret, v[i].start);
+	}
+	if (ret)
+		fail(a, RST_STEP_LAZY_REGISTER, ret, 0);
+	r.where = (uint64_t)uffd;
+	raw_syscall3(__NR_write, a->report_fd, &r, sizeof(r));
 }
 
 static void protect_vmas(struct restorer_args *a)
@@ -481,7 +551,8 @@ void restorer_main(struct restorer_args *a)
 	create_threads(a);
 	create_thread_timers(a);
 	set_task(a);
-	set_creds(a);
 	set_itimers(a);
+	register_lazy(a);
+	set_creds(a);
 	stop_for_restart(a, a->pid);
 }

@@ -31,6 +31,8 @@ struct restorer_vma {
 	uint32_t flags;	   /* MAP_PRIVATE / MAP_SHARED, MAP_ANONYMOUS, MAP_GROWSDOWN */
 	int32_t fd;	   /* the mapped file, -1 for anonymous */
 	uint32_t has_data; /* pages come from the image: map writable first */
+	uint32_t lazy;	   /* --lazy: registered with the userfaultfd, filled by cryo later */
+	uint32_t pad;
 };
 
 /* Page data: LEN bytes for VADDR at FILE_OFFSET of the image FD (or of a parent image). */
@@ -39,7 +41,7 @@ struct restorer_run {
 	uint64_t len;
 	uint64_t file_offset;
 	int32_t fd;
-	uint32_t pad;
+	uint32_t lazy; /* in a lazy vma: not read now */
 };
 
 /* One special mapping ([vvar], [vvar_vclock], [vdso]) to move. */
@@ -56,6 +58,7 @@ enum restorer_step {
 	RST_STEP_BLOCK = 100, /* not a failure: where the block is (where, len) */
 	RST_STEP_BORN = 101,  /* not a failure: the task and its children exist; it waits */
 	RST_STEP_DONE = 102,  /* not a failure: the restorer is about to stop the task */
+	RST_STEP_LAZY = 103,  /* not a failure: its userfaultfd is descriptor `where` */
 	RST_STEP_UNMAP = 1,
 	RST_STEP_VDSO,
 	RST_STEP_MMAP,
@@ -67,6 +70,7 @@ enum restorer_step {
 	RST_STEP_CREDS,
 	RST_STEP_TIMERS,
 	RST_STEP_THREAD, /* where: the tid */
+	RST_STEP_LAZY_REGISTER,
 };
 
 /* Messages on report_fd: fixed size, so each write is atomic on a pipe. */
@@ -146,6 +150,8 @@ struct restorer_args {
 	uint64_t task_size;		 /* unmap up to here */
 	int32_t image_fd;
 	int32_t report_fd; /* write a struct restorer_report here on failure */
+	uint32_t lazy;	   /* --lazy: register the lazy vmas with a userfaultfd */
+	uint32_t pad0;
 
 	uint32_t nr_vdso;
 	int32_t pid;					  /* the task, for its reports */

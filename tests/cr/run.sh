@@ -23,7 +23,9 @@
 #          must exit with its status;
 #   leave  `cryo checkpoint` leaving it running: the original must pass; then
 #          the image is restarted twice, one after the other, and each
-#          restored copy must pass too.
+#          restored copy must pass too;
+#   lazy   as kill, with `cryo restart --lazy`: memory comes from the page
+#          server while the program runs (doc/performance.md).
 # Two real programs run in the same modes: `sleep 1000` (must come back asleep
 # and die of SIGTERM: cryo restart exits 143) and a python3 loop printing
 # 1, 2, 3... (after restart the count goes on with no gap and no repeat).
@@ -31,7 +33,7 @@
 # Environment:
 #   CRYO            the cryo binary (default ./cryo)
 #   CR_BIN          directory of the compiled programs (default build/normal/cr)
-#   CR_MODES        modes to run (default "plain kill leave")
+#   CR_MODES        modes to run (default "plain kill leave lazy")
 #   CR_TESTS        names to run (default: every program in CR_BIN, every NAME.py
 #                   here, sleep, python)
 #   CR_TIMEOUT      seconds any one wait may take (default 10)
@@ -60,7 +62,7 @@ abspath() { case $1 in */*) readlink -f "$1" ;; *) echo "$1" ;; esac; }
 CRYO=$(abspath "${CRYO:-./cryo}")
 CR_BIN=$(abspath "${CR_BIN:-build/normal/cr}")
 CR_PY=$(readlink -f "$(dirname "$0")") # where the python programs are, NAME.py
-CR_MODES=${CR_MODES:-plain kill leave}
+CR_MODES=${CR_MODES:-plain kill leave lazy}
 TIMEOUT=${CR_TIMEOUT:-10}
 CKPT_TIMEOUT=${CR_CKPT_TIMEOUT:-60}
 PY='import time, sys
@@ -201,7 +203,7 @@ restored() {
 # restart PID COMM [SIG]: `cryo restart` in the background ($rpid) until PID is back
 restart() {
 	local p=$1 deadline
-	run_bg "$dir/restart.out" "$CRYO" restart "$img"
+	run_bg "$dir/restart.out" "$CRYO" restart ${lazy:+--lazy} "$img"
 	rpid=$bgpid
 	all_pids+=("$p") # the restored process, to kill if anything goes wrong
 	case_pids+=("$p")
@@ -440,8 +442,10 @@ end_case() {
 # run_one NAME MODE: runs one case; $why says what went wrong
 run_one() {
 	local rc
-	name=$1 mode=$2 why=""
+	name=$1 mode=$2 why="" lazy=""
 	dir=$tmp/$name.$mode log=$dir/log img=$dir/img
+	# lazy: kill, then `restart --lazy` (memory from the page server)
+	[ "$mode" = lazy ] && mode=kill lazy=1
 	mkdir -p "$dir"
 	: >"$log"
 	case $name in
@@ -474,7 +478,7 @@ echo "1..$((${#tests[@]} * ${#modes[@]} + 1))"
 for t in "${tests[@]}"; do
 	for m in "${modes[@]}"; do
 		case $m in
-		plain | kill | leave) ;;
+		plain | kill | leave | lazy) ;;
 		*)
 			name=$t mode=$m why="unknown mode" dir=$tmp log=/dev/null
 			report FAIL "$t" "$m"
