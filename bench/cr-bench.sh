@@ -14,7 +14,8 @@
 #
 # For each run: `checkpoint` leaving the tree running (its time, and the
 # time the tree was frozen, from cryo's own log line), `checkpoint --kill`,
-# `restart --detach` until the tree runs, the image size, and the peak
+# `restart --detach` until the tree runs, `restart --lazy --detach` until
+# the tree runs (its memory still coming in), the image size, and the peak
 # memory of cryo checkpoint and restart (bench/rss.c). For memory
 # workloads, the physical reference measured in the same run: copying the
 # populated bytes with process_vm_readv into a file on the same filesystem,
@@ -41,10 +42,19 @@ for prog in memhog pvm-copy manymaps proctree ptytree ptybash rss; do
 	gcc -O2 -o "$tmp/$prog" "bench/$prog.c"
 done
 
-now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)] + 0}'; }
 wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 wait_gone() { for _ in $(seq 500); do [ -e "/proc/$1" ] || return 0; sleep 0.01; done; }
+# tree_gone IMAGE ROOT: once ROOT has checked itself and exited, the rest of
+# IMAGE's tree goes too (some workloads' children outlive their root)
+tree_gone() {
+	local p
+	wait_gone "$2"
+	for p in $("$CRYO" show "$1" | sed -n 's/^ *[0-9]*  task .* pid=\([0-9]*\) .*/\1/p'); do
+		kill -9 "$p" 2>/dev/null || true
+		wait_gone "$p"
+	done
+}
 
 # workload NAME: "PROGRAM ARGS|populated bytes (0: no reference)|page stride"
 workload() {
@@ -75,14 +85,13 @@ big_mapping() {
 	echo "$start"
 }
 
-# timed OUT CMD...: runs CMD, appends its wall time (us) to OUT
+# timed OUT CMD...: runs CMD, appends its wall time (us, fork to exit: bench/rss.c) to OUT
 timed() {
-	local out=$1 t0 t1
+	local out=$1 kib us
 	shift
-	t0=$(now)
-	"$@"
-	t1=$(now)
-	echo $(((t1 - t0) / 1000)) >>"$out"
+	"$tmp/rss" "$tmp/rss.out" "$@"
+	read -r kib us <"$tmp/rss.out"
+	echo "$us" >>"$out"
 }
 
 table=()
@@ -92,7 +101,7 @@ for w in $WORKLOADS; do
 	read -r prog args <<<"$cmd"
 	runs=$RUNS
 	case $w in *-4g) runs=$(((RUNS + 1) / 2)) ;; esac
-	for f in leave frozen kill rst ref ck_rss rst_rss; do : >"$tmp/$f"; done
+	for f in leave frozen kill rst lazy ref ck_rss rst_rss; do : >"$tmp/$f"; done
 	for run in $(seq "$runs"); do
 		log=$tmp/log
 		# shellcheck disable=SC2086 # the workload's arguments, split on purpose
@@ -109,15 +118,29 @@ for w in $WORKLOADS; do
 			fi
 			rm -f "$tmp/ref.bin"
 		fi
-		timed "$tmp/leave" "$tmp/rss" "$tmp/rss.out" "$CRYO" -v checkpoint -o "$tmp/img" "$pid" 2>"$tmp/err"
+		"$tmp/rss" "$tmp/rss.out" "$CRYO" -v checkpoint -o "$tmp/img" "$pid" 2>"$tmp/err"
 		sed -n 's/.*the tree was frozen \([0-9]*\) us.*/\1/p' "$tmp/err" >>"$tmp/frozen"
-		cat "$tmp/rss.out" >>"$tmp/ck_rss"
+		read -r kib us <"$tmp/rss.out"
+		echo "$kib" >>"$tmp/ck_rss"
+		echo "$us" >>"$tmp/leave"
 		timed "$tmp/kill" "$CRYO" checkpoint --kill -o "$tmp/img" "$pid"
 		wait_gone "$pid"
-		timed "$tmp/rst" "$tmp/rss" "$tmp/rss.out" "$CRYO" restart --detach "$tmp/img" </dev/null
-		cat "$tmp/rss.out" >>"$tmp/rst_rss"
+		"$tmp/rss" "$tmp/rss.out" "$CRYO" restart --detach "$tmp/img" </dev/null
+		read -r kib us <"$tmp/rss.out"
+		echo "$kib" >>"$tmp/rst_rss"
+		echo "$us" >>"$tmp/rst"
 		kill -USR2 "$pid"
-		wait_gone "$pid"
+		tree_gone "$tmp/img" "$pid"
+		# --lazy: until the tree runs; then it checks itself, faulting in every page
+		# (not for 4 GiB: the time goes to the wait for all of it, not to restart)
+		case $w in
+		*-4g) ;;
+		*)
+			timed "$tmp/lazy" "$CRYO" restart --lazy --detach "$tmp/img" </dev/null
+			kill -USR2 "$pid"
+			tree_gone "$tmp/img" "$pid"
+			;;
+		esac
 		size=$(stat -c %s "$tmp/img")
 		rm -f "$tmp/img"
 	done
@@ -125,21 +148,23 @@ for w in $WORKLOADS; do
 	fz=$(median <"$tmp/frozen")
 	k=$(median <"$tmp/kill")
 	r=$(median <"$tmp/rst")
+	lz=$( [ -s "$tmp/lazy" ] && median <"$tmp/lazy" || echo 0)
 	f=$( [ -s "$tmp/ref" ] && median <"$tmp/ref" || echo 0)
 	cr=$(median <"$tmp/ck_rss")
 	rr=$(median <"$tmp/rst_rss")
 	ratios=$(awk -v l="$l" -v fz="$fz" -v r="$r" -v f="$f" 'BEGIN {
 		if (f > 0) printf "%.2f %.2f %.2f", l / f, fz / f, r / f; else print "null null null" }')
 	read -r rl rf rr2 <<<"$ratios"
-	printf '{"bench":"%s","runs":%d,"checkpoint_us":%d,"frozen_us":%d,"checkpoint_kill_us":%d,"restart_us":%d,"reference_us":%d,"checkpoint_per_reference":%s,"frozen_per_reference":%s,"restart_per_reference":%s,"image_bytes":%d,"checkpoint_maxrss_kib":%d,"restart_maxrss_kib":%d}\n' \
-		"$w" "$runs" "$l" "$fz" "$k" "$r" "$f" "$rl" "$rf" "$rr2" "$size" "$cr" "$rr"
-	table+=("$(awk -v w="$w" -v l="$l" -v fz="$fz" -v r="$r" -v f="$f" -v rl="$rl" -v rf="$rf" \
-		-v rr="$rr2" -v s="$size" -v cr="$cr" -v rm="$rr" 'BEGIN {
-		printf "%-10s %9.4f %9.4f %9.4f %9.4f %6s %6s %6s %9.1f %8.1f %8.1f",
-		       w, l / 1e6, fz / 1e6, r / 1e6, f / 1e6, rl, rf, rr, s / 1048576, cr / 1024, rm / 1024 }')")
+	printf '{"bench":"%s","runs":%d,"checkpoint_us":%d,"frozen_us":%d,"checkpoint_kill_us":%d,"restart_us":%d,"lazy_restart_us":%d,"reference_us":%d,"checkpoint_per_reference":%s,"frozen_per_reference":%s,"restart_per_reference":%s,"image_bytes":%d,"checkpoint_maxrss_kib":%d,"restart_maxrss_kib":%d}\n' \
+		"$w" "$runs" "$l" "$fz" "$k" "$r" "$lz" "$f" "$rl" "$rf" "$rr2" "$size" "$cr" "$rr"
+	table+=("$(awk -v w="$w" -v l="$l" -v fz="$fz" -v r="$r" -v lz="$lz" -v f="$f" -v rl="$rl" \
+		-v rf="$rf" -v rr="$rr2" -v s="$size" -v cr="$cr" -v rm="$rr" 'BEGIN {
+		printf "%-10s %9.4f %9.4f %9.4f %9.4f %9.4f %6s %6s %6s %9.1f %8.1f %8.1f",
+		       w, l / 1e6, fz / 1e6, r / 1e6, lz / 1e6, f / 1e6, rl, rf, rr, s / 1048576,
+		       cr / 1024, rm / 1024 }')")
 done
 {
-	printf '%-10s %9s %9s %9s %9s %6s %6s %6s %9s %8s %8s\n' workload ckpt_s frozen_s rst_s ref_s \
-		ck/ref fz/ref rs/ref image_MiB ck_MiB rs_MiB
+	printf '%-10s %9s %9s %9s %9s %9s %6s %6s %6s %9s %8s %8s\n' workload ckpt_s frozen_s rst_s \
+		lazy_s ref_s ck/ref fz/ref rs/ref image_MiB ck_MiB rs_MiB
 	printf '%s\n' "${table[@]}"
 } >&2

@@ -59,8 +59,8 @@ int cmd_checkpoint(int argc, char **argv)
 			else if (!strcmp(optarg, "never"))
 				opts.precopy = PRECOPY_NEVER;
 			else
-				return cli_usage_error(cmd, "--precopy takes auto, always or never, not '%s'",
-						       optarg);
+				return cli_usage_error(
+				    cmd, "--precopy takes auto, always or never, not '%s'", optarg);
 			break;
 		default:
 			ret = cli_common_option(cmd, opt, optarg);
@@ -71,7 +71,8 @@ int cmd_checkpoint(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(cmd, "checkpoint takes exactly one PID or session NAME");
 	if (opts.track && opts.kill)
-		return cli_usage_error(cmd, "--track keeps tracking a tree that --kill ends: use one");
+		return cli_usage_error(cmd,
+				       "--track keeps tracking a tree that --kill ends: use one");
 	if (session_is_name(argv[optind])) {
 		if (!opts.output) {
 			snprintf(default_path, sizeof(default_path), "cryo-%.40s.img",

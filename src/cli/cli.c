@@ -23,7 +23,8 @@ const struct cli_command cli_commands[] = {
 	  "                      changed: auto (16 MiB of private memory or more), always, never\n"
 	  "      --track         keep tracking writes after the checkpoint, for --parent\n"
 	  "      --parent OLD    save only the pages written since OLD was taken with --track;\n"
-	  "                      the others stay in OLD, which restart reads too (implies --track)\n" },
+	  "                      the others stay in OLD, which restart reads too (implies "
+	  "--track)\n" },
 	{ "restart", "restore", cmd_restart,
 	  "cryo restart [--detach] [--lazy] [--pidfile FILE] [--tty=inherit|new|none] "
 	  "[--pty-index=any|exact] [--name NAME] [IMAGE]",

@@ -638,7 +638,8 @@ static int write_header(struct ckpt_ctx *ctx)
 	return ret;
 }
 
-/* The image after its header, in the order doc/image-format.md requires: tasks, objects, users, state. */
+/* The image after its header, in the order doc/image-format.md requires: tasks, objects, users,
+ * state. */
 static int dump(struct ckpt_ctx *ctx)
 {
 	int ret = 0;
@@ -736,7 +737,8 @@ static uint64_t tree_private_bytes(const struct ckpt_ctx *ctx)
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		if (fscanf(f, "%llu %llu %llu", &size, &resident, &shared) == 3 && resident > shared)
+		if (fscanf(f, "%llu %llu %llu", &size, &resident, &shared) == 3 &&
+		    resident > shared)
 			total += (resident - shared) * (uint64_t)ctx->page_size;
 		fclose(f);
 	}

@@ -45,8 +45,8 @@ struct mm_span {
 /* Write tracking of one process's memory (src/objects/mm_track.c). */
 struct mm_track {
 	pid_t pid;
-	int uffd;	/* cryo's userfaultfd of the process's mm; -1: not tracked */
-	int pagemap_fd; /* /proc/PID/pagemap, for PAGEMAP_SCAN */
+	int uffd;	 /* cryo's userfaultfd of the process's mm; -1: not tracked */
+	int pagemap_fd;	 /* /proc/PID/pagemap, for PAGEMAP_SCAN */
 	uint32_t source; /* where the kept pages are: PAGES_IN_PRECOPY, PAGES_IN_PARENT */
 	/* pages saved before the freeze (pre-copy, or the parent), ascending */
 	struct mm_span *kept;
@@ -60,7 +60,7 @@ struct ckpt_ctx {
 	struct ckpt_task *tasks;
 	size_t nr_tasks;
 	long page_size;
-	int out_fd; /* stdout for "-o -", else owned by the writer */
+	int out_fd;		 /* stdout for "-o -", else owned by the writer */
 	struct mm_track *tracks; /* write-tracked processes, ascending pids */
 	size_t nr_tracks;
 	uint64_t time_ns; /* the header's */

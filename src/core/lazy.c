@@ -49,10 +49,13 @@
 
 /* One address space being filled: what is still to copy into it. */
 struct view {
-	int uffd; /* -1 once done */
-	pid_t pid; /* for messages; 0 for a child forked since */
+	int uffd;		 /* -1 once done */
+	pid_t pid;		 /* for messages; 0 for a child forked since */
 	struct page_extent *ext; /* ascending, not overlapping */
 	size_t nr;
+	/* faults read while copies were refused (EAGAIN): answered after the events */
+	uint64_t *retry;
+	size_t nr_retry, cap_retry;
 };
 
 struct server {
@@ -131,9 +134,8 @@ static int cmp_extent(const void *a, const void *b)
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
-/* Takes [start, end) out of the view; what was there goes to *MOVED if asked. */
-static int cut_out(struct view *v, uint64_t start, uint64_t end, struct page_extent **moved,
-		   size_t *nr_moved)
+/* Takes [start, end) out of the view; what was there goes to MOVED if asked. */
+static int cut_out(struct view *v, uint64_t start, uint64_t end, struct view *moved)
 {
 	struct page_extent *n = NULL;
 	size_t nr = 0, cap = 0, cap_moved = 0;
@@ -147,7 +149,7 @@ static int cut_out(struct view *v, uint64_t start, uint64_t end, struct page_ext
 		if (before.len)
 			ret = add_extent(&n, &nr, &cap, &before);
 		if (!ret && inside.len && moved)
-			ret = add_extent(moved, nr_moved, &cap_moved, &inside);
+			ret = add_extent(&moved->ext, &moved->nr, &cap_moved, &inside);
 		if (!ret && after.len)
 			ret = add_extent(&n, &nr, &cap, &after);
 	}
@@ -163,25 +165,26 @@ static int cut_out(struct view *v, uint64_t start, uint64_t end, struct page_ext
 
 static int cut(struct view *v, uint64_t start, uint64_t end)
 {
-	return cut_out(v, start, end, NULL, NULL);
+	return cut_out(v, start, end, NULL);
 }
 
 /* mremap moved [from, from + len) to TO, which it had emptied first: the data goes along. */
 static int move(struct view *v, uint64_t from, uint64_t len, uint64_t to)
 {
-	struct page_extent *moved = NULL;
-	size_t nr_moved = 0, cap = v->nr;
-	int ret = cut_out(v, from, from + len, &moved, &nr_moved);
+	struct view moved = { .uffd = -1 };
+	size_t cap;
+	int ret = cut_out(v, from, from + len, &moved);
 
 	if (!ret)
 		ret = cut(v, to, to + len);
-	for (size_t i = 0; i < nr_moved && !ret; i++) {
-		moved[i].vaddr = moved[i].vaddr - from + to;
-		ret = add_extent(&v->ext, &v->nr, &cap, &moved[i]);
+	cap = v->nr; /* what is known of its allocation: add_extent() grows it first */
+	for (size_t i = 0; i < moved.nr && !ret; i++) {
+		moved.ext[i].vaddr = moved.ext[i].vaddr - from + to;
+		ret = add_extent(&v->ext, &v->nr, &cap, &moved.ext[i]);
 	}
 	if (!ret && v->nr)
 		qsort(v->ext, v->nr, sizeof(*v->ext), cmp_extent);
-	free(moved);
+	free(moved.ext);
 	return ret;
 }
 
@@ -197,7 +200,8 @@ static int copy(struct server *s, struct view *v, size_t i, uint64_t start, uint
 	const struct page_extent *e = &v->ext[i];
 	const unsigned char *base = link_img(s, e->link)->buf;
 	struct uffdio_copy c = { .dst = start,
-				 .src = (uint64_t)(uintptr_t)(base + e->offset + (start - e->vaddr)),
+				 .src =
+				     (uint64_t)(uintptr_t)(base + e->offset + (start - e->vaddr)),
 				 .len = end - start };
 
 	check_record(s, e);
@@ -239,6 +243,7 @@ static int serve_fault(struct server *s, struct view *v, uint64_t addr)
 {
 	uint64_t page = addr & ~(s->ps - 1), start, end;
 	size_t i = find_extent(v, page);
+	int ret;
 
 	if (i == v->nr) {
 		struct uffdio_zeropage z = { .range = { page, s->ps } };
@@ -253,7 +258,40 @@ static int serve_fault(struct server *s, struct view *v, uint64_t addr)
 	end = start + FAULT_CHUNK;
 	if (end > v->ext[i].vaddr + v->ext[i].len)
 		end = v->ext[i].vaddr + v->ext[i].len;
-	return copy(s, v, i, start, end);
+	ret = copy(s, v, i, start, end);
+	/* a copy cut short (two vmas, a page already there) may have stopped before it */
+	i = ret ? v->nr : find_extent(v, page);
+	return i < v->nr ? copy(s, v, i, page, page + s->ps) : ret;
+}
+
+/* A fault to answer once the pending events are read: the thread waits for it. */
+static int defer_fault(struct view *v, uint64_t addr)
+{
+	if (v->nr_retry == v->cap_retry) {
+		size_t cap = v->cap_retry ? 2 * v->cap_retry : 16;
+		uint64_t *n = realloc(v->retry, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		v->retry = n;
+		v->cap_retry = cap;
+	}
+	v->retry[v->nr_retry++] = addr;
+	return 0;
+}
+
+static int retry_faults(struct server *s, struct view *v)
+{
+	size_t left = 0;
+	int ret = 0;
+
+	for (size_t k = 0; k < v->nr_retry && ret != -ENOMEM; k++) {
+		ret = serve_fault(s, v, v->retry[k]);
+		if (ret == -EAGAIN)
+			v->retry[left++] = v->retry[k];
+	}
+	v->nr_retry = left;
+	return ret == -ENOMEM ? ret : 0;
 }
 
 static int add_view(struct server *s, int uffd, pid_t pid, const struct page_extent *ext, size_t nr)
@@ -287,6 +325,8 @@ static int handle_events(struct server *s, size_t vi)
 			switch (msg[k].event) {
 			case UFFD_EVENT_PAGEFAULT:
 				ret = serve_fault(s, v, msg[k].arg.pagefault.address);
+				if (ret == -EAGAIN)
+					ret = defer_fault(v, msg[k].arg.pagefault.address);
 				break;
 			case UFFD_EVENT_FORK:
 				ret = add_view(s, (int)msg[k].arg.fork.ufd, 0, v->ext, v->nr);
@@ -300,18 +340,19 @@ static int handle_events(struct server *s, size_t vi)
 				ret = cut(v, msg[k].arg.remove.start, msg[k].arg.remove.end);
 				break;
 			}
-			if (ret == -EAGAIN) /* a fault behind an event: served when it comes again */
+			if (ret == -EAGAIN) /* a background copy refused: it comes again */
 				ret = 0;
 		}
 	}
-	return ret;
+	return ret ? ret : retry_faults(s, &s->views[vi]);
 }
 
 static void close_view(struct view *v)
 {
-	close(v->uffd);
+	close(v->uffd); /* wakes any fault still waiting: the memory is unregistered */
 	v->uffd = -1;
 	v->nr = 0;
+	v->nr_retry = 0;
 }
 
 static __attribute__((noreturn)) void serve(struct server *s)
@@ -323,7 +364,7 @@ static __attribute__((noreturn)) void serve(struct server *s)
 		for (size_t i = 0; i < s->nr_views && np < ARRAY_SIZE(p); i++) {
 			if (s->views[i].uffd < 0)
 				continue;
-			if (!s->views[i].nr) {
+			if (!s->views[i].nr && !s->views[i].nr_retry) {
 				close_view(&s->views[i]);
 				continue;
 			}
@@ -341,7 +382,8 @@ static __attribute__((noreturn)) void serve(struct server *s)
 		if (s->views[busy].uffd >= 0 && s->views[busy].nr) {
 			struct view *v = &s->views[busy];
 			uint64_t start = v->ext[0].vaddr, len = v->ext[0].len;
-			int ret = copy(s, v, 0, start, start + (len < PREFETCH_CHUNK ? len : PREFETCH_CHUNK));
+			int ret = copy(s, v, 0, start,
+				       start + (len < PREFETCH_CHUNK ? len : PREFETCH_CHUNK));
 
 			if (ret == -ESRCH)
 				close_view(v); /* it exited */
@@ -385,7 +427,8 @@ static int lazy_extents(struct rst_ctx *ctx, struct rst_task *t, struct page_ext
 	return r;
 }
 
-/* The server holds nothing of restart's but the userfaultfds and stderr (the images stay mapped). */
+/* The server holds nothing of restart's but the userfaultfds and stderr (the images stay mapped).
+ */
 static void keep_only_uffds(const struct rst_ctx *ctx)
 {
 	int *fds = NULL;

@@ -1486,7 +1486,6 @@ static int load_image(struct rst_ctx *ctx)
 	return 0;
 }
 
-
 int restart_wait_root(pid_t pid, int *ret_status)
 {
 	int status;

@@ -149,8 +149,9 @@ static int push(struct extents *e, uint64_t vaddr, uint64_t len, uint64_t offset
 		e->v = n;
 		e->cap = cap;
 	}
-	e->v[e->nr++] = (struct page_extent){ .vaddr = vaddr, .len = len, .offset = offset,
-					      .link = link, .rec = rec };
+	e->v[e->nr++] = (struct page_extent){
+		.vaddr = vaddr, .len = len, .offset = offset, .link = link, .rec = rec
+	};
 	return 0;
 }
 
@@ -177,7 +178,8 @@ static uint32_t mm_of(const struct image *img, int32_t pid)
 	return 0;
 }
 
-/* Data records of (TYPE, KEY) in links[LINK] as extents: REC_PAGES of an mm or REC_PRECOPY of a pid. */
+/* Data records of (TYPE, KEY) in links[LINK] as extents: REC_PAGES of an mm or REC_PRECOPY of a
+ * pid. */
 static int data_extents(const struct image_chain *c, size_t link, uint32_t type, uint32_t key,
 			struct extents *out)
 {
@@ -193,8 +195,8 @@ static int data_extents(const struct image_chain *c, size_t link, uint32_t type,
 		if (r->type != type || pg->mm_objref != key)
 			continue;
 		for (uint32_t j = 0; j < pg->nr_runs; j++) {
-			int ret = push(out, runs[j].vaddr, runs[j].nr_pages * ps, off, (uint32_t)link,
-				       (uint32_t)i);
+			int ret = push(out, runs[j].vaddr, runs[j].nr_pages * ps, off,
+				       (uint32_t)link, (uint32_t)i);
 
 			if (ret)
 				return ret;

@@ -425,7 +425,7 @@ struct rec_pages_kept {
 	uint32_t nr_runs;
 	uint32_t nr_pages; /* total over all runs */
 	uint32_t source;   /* enum pages_source */
-	/* struct rec_pages_run runs[nr_runs] */
+			   /* struct rec_pages_run runs[nr_runs] */
 };
 _Static_assert(sizeof(struct rec_pages_kept) == 16, "rec_pages_kept layout");
 

@@ -922,7 +922,8 @@ static int check_parent(struct parser *p, const void *payload)
 		return fail(p, "padding is not zero");
 	if (!path_len || path_len > CRYO_PATH_MAX || path[path_len - 1] != '\0' ||
 	    strlen(path) != path_len - 1 || !path[0])
-		return fail(p, "the parent's path is empty, too long or not one NUL-terminated string");
+		return fail(
+		    p, "the parent's path is empty, too long or not one NUL-terminated string");
 	p->img->parent = r;
 	p->img->parent_path = path;
 	return 0;
@@ -1021,7 +1022,8 @@ static int add_record(struct image *img, size_t *cap, const struct image_record 
 	return 0;
 }
 
-/* Where page data (REC_PAGES, REC_PRECOPY) starts; pass 1 needs it to leave the data out of the CRC. */
+/* Where page data (REC_PAGES, REC_PRECOPY) starts; pass 1 needs it to leave the data out of the
+ * CRC. */
 static int frame_pages(struct parser *p, struct image_record *r, const unsigned char *payload)
 {
 	struct rec_pages pg;

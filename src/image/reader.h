@@ -30,9 +30,8 @@ struct image_error {
 struct image_record {
 	uint32_t type;
 	uint32_t len;
-	uint64_t offset; /* of its rec_hdr in the image */
-	const void
-	    *payload; /* validated copy, 8-byte aligned; page data is not in it */
+	uint64_t offset;      /* of its rec_hdr in the image */
+	const void *payload;  /* validated copy, 8-byte aligned; page data is not in it */
 	uint64_t data_offset; /* REC_PAGES, REC_PRECOPY: where the page data starts in the image */
 	uint64_t data_len;
 };

@@ -210,8 +210,9 @@ static void show_pages(struct emitter *e, const struct image_record *r)
 static void show_pages_kept(struct emitter *e, const struct image_record *r)
 {
 	const struct rec_pages_kept *k = r->payload;
-	static const char *const sources[] = { [PAGES_IN_PRECOPY] = "precopy",
-					       [PAGES_IN_PARENT] = "parent" };
+	static const char *const sources[] = {
+		[PAGES_IN_PRECOPY] = "precopy", [PAGES_IN_PARENT] = "parent"
+	};
 
 	emit_u64(e, "mm", k->mm_objref);
 	emit_u64(e, "nr_pages", k->nr_pages);

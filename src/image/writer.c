@@ -16,7 +16,7 @@
 #include "lib/crc32c.h"
 #include "lib/util.h"
 
-#define WRITER_BUF_SIZE (256u << 10)
+#define WRITER_BUF_SIZE	 (256u << 10)
 #define WRITEBACK_WINDOW (32ull << 20)
 
 static const unsigned char zeros[CRYO_REC_ALIGN];

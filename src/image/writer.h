@@ -34,7 +34,7 @@ struct image_writer {
 	uint32_t trailer_crc; /* the trailer's CRC32C, once finished */
 	/* a regular file: written back as it grows (writer.c, writeback()) */
 	int regular;
-	uint64_t wb_start;		/* the window being written back */
+	uint64_t wb_start;	       /* the window being written back */
 	uint64_t wb_prev, wb_prev_len; /* the window before it */
 	/* the page data in each of them, to drop from the cache (nr > WB_RANGES: all of it) */
 	struct writer_range {

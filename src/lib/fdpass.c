@@ -37,9 +37,10 @@ int fdpass_recv(int sock, void *data, size_t len, int *fds, size_t max_fds, size
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { data, len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl)
-	};
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl) };
 	size_t nr = 0;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 

@@ -315,12 +315,12 @@ static int on_tracked_region(void *arg, const struct page_region *r)
 }
 
 static int dump_tracked_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
-				  int pagemap_fd, const struct mm_track *tr, const struct proc_vma *v,
-				  struct kept_runs *kept)
+				  int pagemap_fd, const struct mm_track *tr,
+				  const struct proc_vma *v, struct kept_runs *kept)
 {
 	struct tracked_walk w = { .ctx = ctx, .t = t, .b = b, .tr = tr, .v = v, .kept = kept };
-	int ret = mm_track_scan(pagemap_fd, v->start, v->end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-				0, on_tracked_region, &w);
+	int ret = mm_track_scan(pagemap_fd, v->start, v->end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, 0,
+				on_tracked_region, &w);
 
 	if (ret && !w.failed)
 		log_error("pid %d: cannot scan its memory at %#llx: %s", t->pid,
@@ -399,12 +399,14 @@ static int precopy_run(struct precopy_walk *w, uint64_t addr, uint64_t n)
 	uint64_t ps = (uint64_t)w->ctx->page_size;
 
 	while (n) {
-		uint64_t take = n < b->cap_pages - b->hdr.nr_pages ? n : b->cap_pages - b->hdr.nr_pages;
+		uint64_t take =
+		    n < b->cap_pages - b->hdr.nr_pages ? n : b->cap_pages - b->hdr.nr_pages;
 		struct iovec local = { b->data + b->hdr.nr_pages * ps, take * ps };
 		struct iovec remote = { (void *)addr, take * ps };
 		int ret;
 
-		if (process_vm_readv(w->tr->pid, &local, 1, &remote, 1, 0) == (ssize_t)(take * ps)) {
+		if (process_vm_readv(w->tr->pid, &local, 1, &remote, 1, 0) ==
+		    (ssize_t)(take * ps)) {
 			b->runs[b->hdr.nr_runs++] = (struct rec_pages_run){ addr, take };
 			b->hdr.nr_pages += (uint32_t)take;
 			if ((ret = mm_track_keep(w->tr, addr, addr + take * ps)))
@@ -688,8 +690,7 @@ static uint32_t map_flags(const struct rec_vma *v)
  * Page data of the task: one restorer_run per extent, pointing into the
  * image, its pre-copy, or a parent image (image/chain.h), in address order.
  */
-static int add_runs(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b,
-		    uint64_t *ret_nr)
+static int add_runs(struct rst_ctx *ctx, struct rst_task *t, struct rst_block *b, uint64_t *ret_nr)
 {
 	struct page_extent *ext = NULL;
 	size_t nr = 0;

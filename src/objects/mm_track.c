@@ -45,8 +45,8 @@
 bool mm_track_eligible(const struct proc_vma *v)
 {
 	/* private and anonymous: the heap, the stack, other anonymous mappings */
-	return !v->shared && (!v->path[0] || !strcmp(v->path, "[heap]") ||
-			      !strcmp(v->path, "[stack]"));
+	return !v->shared &&
+	       (!v->path[0] || !strcmp(v->path, "[heap]") || !strcmp(v->path, "[stack]"));
 }
 
 int mm_track_scan(int pagemap_fd, uint64_t start, uint64_t end, uint64_t anyof, uint64_t flags,
@@ -131,8 +131,8 @@ int mm_track_arm(struct mm_track *tr)
 static int make_uffd(struct ckpt_task *t, int *ret_fd)
 {
 	long fd, r;
-	int ret = ckpt_task_syscall(t, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY,
-				    0, 0, 0, &fd);
+	int ret = ckpt_task_syscall(t, SYS_userfaultfd,
+				    O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, &fd);
 
 	if (ret)
 		return ret;
@@ -197,8 +197,7 @@ int mm_track_keep(struct mm_track *tr, uint64_t start, uint64_t end)
 	return 0;
 }
 
-uint64_t mm_track_kept_until(const struct mm_track *tr, uint64_t addr, uint64_t end,
-			     bool *ret_kept)
+uint64_t mm_track_kept_until(const struct mm_track *tr, uint64_t addr, uint64_t end, bool *ret_kept)
 {
 	size_t lo = 0, hi = tr->nr_kept;
 

@@ -128,7 +128,7 @@ static int send_fd(int sock, int fd)
 static int recv_fd(int sock)
 {
 	size_t nr;
-	char data;
+	char data = 0;
 	int fd, ret = fdpass_recv(sock, &data, 1, &fd, 1, &nr);
 
 	if (!ret && nr != 1)

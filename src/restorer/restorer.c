@@ -206,7 +206,8 @@ static void register_lazy(struct restorer_args *a)
 	const struct restorer_vma *v = at(a, a->vmas_off);
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
-					      UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP };
+					      UFFD_FEATURE_EVENT_REMOVE |
+					      UFFD_FEATURE_EVENT_UNMAP };
 	struct restorer_report r = { .step = RST_STEP_LAZY, .pid = a->pid };
 	long uffd, ret;
 

@@ -64,6 +64,11 @@ expect 2 "checkpoint with two pids" -- "$CRYO" checkpoint 1 2
 expect 1 "checkpoint of a pid that does not exist" -- "$CRYO" checkpoint 4194303
 one_error_line "missing pid" "pid 4194303: no such process"
 expect 2 "restart with a bad --tty" -- "$CRYO" restart --tty=blue "$VALID"
+expect 2 "checkpoint with a bad --precopy" -- "$CRYO" checkpoint --precopy=sometimes 1
+head -1 "$tmp/err" | grep -q "^cryo: --precopy takes auto, always or never, not 'sometimes'$" &&
+	ok "the --precopy usage error names the bad value" ||
+	not_ok "the --precopy usage error names the bad value"
+expect 2 "checkpoint --track --kill" -- "$CRYO" checkpoint --track --kill 1
 expect 2 "restart with two images" -- "$CRYO" restart a b
 expect 2 "show without image" -- "$CRYO" show
 expect 1 "--log-file in a missing directory" -- "$CRYO" --log-file /nonexistent/x.log show "$VALID"

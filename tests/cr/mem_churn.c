@@ -97,8 +97,8 @@ int main(void)
 	uint64_t k = 1;
 
 	cr_init();
-	mem = mmap(NULL, PAGES * CR_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
+	mem =
+	    mmap(NULL, PAGES * CR_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	side = mmap(NULL, SIDE_PAGES * CR_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	spot[0] = mmap(NULL, 2 * SIDE_PAGES * CR_PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

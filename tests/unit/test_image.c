@@ -1172,6 +1172,137 @@ static void test_writer_path(void)
 	check_int(image_writer_open_path(&w, "/nonexistent/dir/x.img"), ==, -ENOENT);
 }
 
+/* Pre-copy and incremental records (0.2): REC_PARENT, REC_PRECOPY, REC_PAGES_KEPT. */
+static void ib_parent(struct ib *b, const char *path)
+{
+	unsigned char buf[sizeof(struct rec_parent) + 64] = { 0 };
+	size_t n = strlen(path) + 1;
+
+	memcpy(buf + sizeof(struct rec_parent), path, n);
+	ib_rec(b, REC_PARENT, buf, sizeof(struct rec_parent) + n);
+}
+
+static void ib_kept(struct ib *b, uint32_t source, uint64_t vaddr)
+{
+	struct {
+		struct rec_pages_kept k;
+		struct rec_pages_run run;
+	} r = { { .mm_objref = 3, .nr_runs = 1, .nr_pages = 1, .source = source }, { vaddr, 1 } };
+
+	ib_rec(b, REC_PAGES_KEPT, &r, sizeof(r));
+}
+
+static void test_kept_records(void)
+{
+	static unsigned char page[4096];
+	struct rec_mm mm = { .objref = 3 };
+	struct rec_vma vma = {
+		.mm_objref = 3, .start = 0x10000, .end = 0x14000, .kind = VMA_ANON, .prot = 3
+	};
+	struct rec_pages pg = { .mm_objref = 3, .nr_runs = 1, .nr_pages = 1 };
+	struct rec_pages pre = { .pid = 7, .nr_runs = 1, .nr_pages = 1 };
+	struct rec_pages_run run = { 0x10000, 1 };
+	struct rec_task t = {
+		.objref = 1, .pid = 5, .tgid = 5, .pgid = 5, .sid = 5, .state = TASK_ALIVE
+	};
+	struct image_error err;
+	struct image *img = NULL;
+	struct ib b;
+
+	/* a well-formed incremental image with pre-copy: parent, pre-copy, data, kept */
+	ib_begin(&b);
+	ib_parent(&b, "/var/tmp/base.img");
+	image_write_page_data(&b.w, REC_PRECOPY, &pre, &run, page);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	image_write_pages(&b.w, &pg, &run, page);
+	ib_kept(&b, PAGES_IN_PRECOPY, 0x11000);
+	ib_kept(&b, PAGES_IN_PARENT, 0x12000);
+	ib_end(&b);
+	check_int(image_parse(b.buf, b.len, 0, &img, &err), ==, 0);
+	check_int(img && img->parent, ==, 1);
+	if (img && img->parent)
+		check_str(img->parent_path, "/var/tmp/base.img");
+	image_free(img);
+	ib_free(&b);
+
+	/* a parent record after another record */
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_parent(&b, "/a");
+	ib_end(&b);
+	expect_reject(&b, REC_PARENT, "must follow the header", "parent late");
+	ib_free(&b);
+
+	/* pre-copy after a task */
+	ib_begin(&b);
+	ib_rec(&b, REC_TASK, &t, sizeof(t));
+	image_write_page_data(&b.w, REC_PRECOPY, &pre, &run, page);
+	ib_end(&b);
+	expect_reject(&b, REC_PRECOPY, "after the tasks", "precopy after tasks");
+	ib_free(&b);
+
+	/* pre-copy runs out of (pid, address) order */
+	ib_begin(&b);
+	image_write_page_data(&b.w, REC_PRECOPY, &pre, &run, page);
+	image_write_page_data(&b.w, REC_PRECOPY, &pre, &run, page);
+	ib_end(&b);
+	expect_reject(&b, REC_PRECOPY, "overlaps or precedes", "precopy order");
+	ib_free(&b);
+
+	/* kept pages in a parent the image does not name, in a pre-copy it lacks */
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_kept(&b, PAGES_IN_PARENT, 0x11000);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES_KEPT, "does not name", "kept without parent");
+	ib_free(&b);
+	ib_begin(&b);
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_kept(&b, PAGES_IN_PRECOPY, 0x11000);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES_KEPT, "does not hold", "kept without pre-copy");
+	ib_free(&b);
+
+	/* kept over page data; page data after kept; outside the vmas */
+	ib_begin(&b);
+	ib_parent(&b, "/a");
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	image_write_pages(&b.w, &pg, &run, page);
+	ib_kept(&b, PAGES_IN_PARENT, 0x10000);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES_KEPT, "overlaps page data", "kept over data");
+	ib_free(&b);
+	ib_begin(&b);
+	ib_parent(&b, "/a");
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_kept(&b, PAGES_IN_PARENT, 0x11000);
+	image_write_pages(&b.w, &pg, &run, page);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES, "after the kept pages", "data after kept");
+	ib_free(&b);
+	ib_begin(&b);
+	ib_parent(&b, "/a");
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_kept(&b, PAGES_IN_PARENT, 0x20000);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES_KEPT, "not inside one saved vma", "kept outside vmas");
+	ib_free(&b);
+	ib_begin(&b);
+	ib_parent(&b, "/a");
+	ib_rec(&b, REC_MM, &mm, sizeof(mm));
+	ib_rec(&b, REC_VMA, &vma, sizeof(vma));
+	ib_kept(&b, 9, 0x11000);
+	ib_end(&b);
+	expect_reject(&b, REC_PAGES_KEPT, "unknown page source 9", "kept source");
+	ib_free(&b);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -1188,6 +1319,7 @@ int main(void)
 	test_pipe_records();
 	test_thread_records();
 	test_session_record();
+	test_kept_records();
 	test_zombie_status();
 	test_writer_path();
 	return tap_done();
