@@ -8,13 +8,17 @@
  * Checked: only written pages are reported; a page populated after the
  * protection (written, or read then written) is reported; a page dropped
  * with MADV_DONTNEED is not present; a page read after the protection maps
- * the zero page (PFNZERO); WP_MATCHING re-protects; a vma moved by mremap
- * loses its registration (not WPALLOWED); closing the uffd ends tracking.
+ * the zero page (PFNZERO); a page never touched gets a marker (WP_ASYNC
+ * implies WP_UNPOPULATED), which PAGEMAP_SCAN reports as swapped and
+ * /proc/PID/pagemap as swap type 31, the kernel's marker type, never a
+ * swap file's; WP_MATCHING re-protects; a vma moved by mremap loses its
+ * registration (not WPALLOWED); closing the uffd ends tracking.
  * Prints "p01: ok" or the first surprise.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +124,18 @@ int main(void)
 	CHECK(!(cat_of(v, n, (unsigned long)buf + 0 * PS) & PAGE_IS_WRITTEN), "unwritten page");
 	CHECK(cat_of(v, n, (unsigned long)buf + 0 * PS) & PAGE_IS_WPALLOWED, "wpallowed");
 	CHECK(!cat_of(v, n, (unsigned long)buf + 2 * PS), "dropped page not present");
+	/* a page never touched holds a marker: "swapped", and in pagemap swap type 31 */
+	CHECK(cat_of(v, n, (unsigned long)buf + 50 * PS) == (PAGE_IS_WPALLOWED | PAGE_IS_SWAPPED),
+	      "a never touched page is a swapped marker");
+	{
+		uint64_t e = 0;
+		int fd = open(path, O_RDONLY);
+
+		CHECK(pread(fd, &e, 8, ((unsigned long)buf / PS + 50) * 8) == 8 && (e >> 62 & 1) &&
+			  (e & 0x1f) == 0x1f,
+		      "pagemap shows the marker as swap type 31");
+		close(fd);
+	}
 	CHECK(cat_of(v, n, (unsigned long)buf + 40 * PS) & PAGE_IS_WRITTEN, "populated by write");
 	CHECK(cat_of(v, n, (unsigned long)buf + 41 * PS) & PAGE_IS_PFNZERO, "zero page");
 	CHECK(!(cat_of(v, n, (unsigned long)buf + 41 * PS) & PAGE_IS_WRITTEN), "zero page unwritten");

@@ -184,6 +184,19 @@ bool mm_track_eligible(const struct proc_vma *v);
 int mm_track_claim(const struct mm_track *tr, const struct proc_vma *v);
 int mm_track_scan(int pagemap_fd, uint64_t start, uint64_t end, uint64_t anyof, uint64_t flags,
 		  int (*fn)(void *arg, const struct page_region *r), void *arg);
+/*
+ * The pages of [START, END) that PAGEMAP_SCAN calls swapped and really are
+ * (not the markers of empty protected pages): FN per run of them. The
+ * pagemap is read through WIN, up to 4096 entries at once but not past
+ * VMA_END; a zeroed window is empty.
+ */
+struct pagemap_window {
+	uint64_t start, nr;
+	uint64_t pm[4096];
+};
+int mm_track_swapped(int pagemap_fd, struct pagemap_window *win, uint64_t start, uint64_t end,
+		     uint64_t vma_end, int (*fn)(void *arg, uint64_t start, uint64_t end),
+		     void *arg);
 int mm_track_keep(struct mm_track *tr, uint64_t start, uint64_t end);
 uint64_t mm_track_kept_until(const struct mm_track *tr, uint64_t addr, uint64_t end,
 			     bool *ret_kept);

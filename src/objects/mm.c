@@ -36,14 +36,23 @@
 
 #define PAGES_PER_RECORD (CRYO_PAGES_MAX_BYTES / 4096)
 
+/*
+ * One page record being filled. Runs the task can read itself are read at
+ * flush, all with one process_vm_readv (an iovec per run), like the
+ * reference copy: sparse memory is one call per 256 runs, not one per run.
+ */
 struct page_batch {
 	uint32_t type; /* REC_PAGES, or REC_PRECOPY while the tree runs */
 	struct rec_pages hdr;
 	struct rec_pages_run runs[PAGES_PER_RECORD];
+	bool deferred[PAGES_PER_RECORD]; /* run i is read at flush */
 	unsigned char *data;
 	size_t cap_pages;
+	pid_t pid;
 	int mem_fd;   /* /proc/PID/mem, for unreadable mappings */
 	int shmem_fd; /* the shared memory object of the vma being saved, or -1 */
+	/* pre-copy: a run that cannot be read is left out, the others are kept here */
+	struct mm_track *precopy;
 };
 
 static bool is_vdso_name(const char *path)
@@ -91,13 +100,81 @@ static bool page_worth_saving(uint64_t pm)
 	return (pm & (PM_PRESENT | PM_SWAP)) && !(pm & PM_FILE);
 }
 
+/* One deferred run alone, when the gathered read fell short. */
+static int read_one(struct page_batch *b, uint64_t addr, size_t len, unsigned char *dst)
+{
+	struct iovec local = { dst, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(b->pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (b->precopy)
+		return -EFAULT; /* the tree runs: the mapping went away */
+	n = pread(b->mem_fd, dst, len, (off_t)addr);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* Leaves run I out of the batch, its data too (pre-copy only). */
+static void drop_run(struct page_batch *b, uint32_t i, uint64_t data_off, uint64_t ps)
+{
+	uint64_t len = b->runs[i].nr_pages * ps;
+
+	memmove(b->data + data_off, b->data + data_off + len,
+		b->hdr.nr_pages * ps - data_off - len);
+	memmove(&b->runs[i], &b->runs[i + 1], (b->hdr.nr_runs - i - 1) * sizeof(b->runs[0]));
+	memmove(&b->deferred[i], &b->deferred[i + 1], b->hdr.nr_runs - i - 1);
+	b->hdr.nr_pages -= (uint32_t)(len / ps);
+	b->hdr.nr_runs--;
+}
+
+static int read_deferred(struct page_batch *b, uint64_t ps)
+{
+	static struct iovec local[PAGES_PER_RECORD], remote[PAGES_PER_RECORD];
+	uint64_t off = 0, total = 0;
+	size_t n = 0;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < b->hdr.nr_runs; off += b->runs[i++].nr_pages * ps) {
+		if (!b->deferred[i])
+			continue;
+		local[n] = (struct iovec){ b->data + off, b->runs[i].nr_pages * ps };
+		remote[n++] = (struct iovec){ (void *)b->runs[i].vaddr, b->runs[i].nr_pages * ps };
+		total += b->runs[i].nr_pages * ps;
+	}
+	if (!n || process_vm_readv(b->pid, local, n, remote, n, 0) == (ssize_t)total)
+		return 0;
+	for (uint32_t i = 0, o = 0; i < b->hdr.nr_runs && !ret;) {
+		uint64_t len = b->runs[i].nr_pages * ps;
+
+		if (b->deferred[i] && (ret = read_one(b, b->runs[i].vaddr, len, b->data + o))) {
+			if (!b->precopy) {
+				log_error("pid %d: cannot read memory at %#llx: %s", b->pid,
+					  (unsigned long long)b->runs[i].vaddr, strerror(-ret));
+				return ret;
+			}
+			drop_run(b, i, o, ps);
+			ret = 0;
+			continue;
+		}
+		o += (uint32_t)len;
+		i++;
+	}
+	return ret;
+}
+
 static int batch_flush(struct ckpt_ctx *ctx, struct page_batch *b)
 {
+	uint64_t ps = (uint64_t)ctx->page_size;
 	int ret;
 
 	if (!b->hdr.nr_runs)
 		return 0;
-	ret = image_write_page_data(&ctx->w, b->type, &b->hdr, b->runs, b->data);
+	ret = read_deferred(b, ps);
+	for (uint32_t i = 0; i < b->hdr.nr_runs && !ret && b->precopy; i++)
+		ret = mm_track_keep(b->precopy, b->runs[i].vaddr,
+				    b->runs[i].vaddr + b->runs[i].nr_pages * ps);
+	if (!ret && b->hdr.nr_runs)
+		ret = image_write_page_data(&ctx->w, b->type, &b->hdr, b->runs, b->data);
 	b->hdr.nr_runs = 0;
 	b->hdr.nr_pages = 0;
 	return ret;
@@ -125,22 +202,29 @@ static int read_pages(pid_t pid, struct page_batch *b, const struct proc_vma *v,
 	return n < 0 ? -errno : -EIO;
 }
 
-/* Adds pages [addr, addr + n pages) of one vma, reading them at once. */
+/*
+ * Adds pages [addr, addr + n pages) of one vma: read at flush if the task
+ * can read them itself, else at once (shared memory, PROT_NONE).
+ */
 static int batch_add(struct ckpt_ctx *ctx, struct ckpt_task *t, struct page_batch *b,
 		     const struct proc_vma *v, uint64_t addr, uint64_t n)
 {
 	uint64_t ps = (uint64_t)ctx->page_size;
+	bool defer = b->shmem_fd < 0 && (v->prot & PROT_READ);
 
 	while (n) {
 		uint64_t room = b->cap_pages - b->hdr.nr_pages, take = n < room ? n : room;
-		int ret;
+		int ret = 0;
 
-		ret = read_pages(t->pid, b, v, addr, take * ps, b->data + b->hdr.nr_pages * ps);
+		if (!defer)
+			ret = read_pages(t->pid, b, v, addr, take * ps,
+					 b->data + b->hdr.nr_pages * ps);
 		if (ret) {
 			log_error("pid %d: cannot read memory at %#llx: %s", t->pid,
 				  (unsigned long long)addr, strerror(-ret));
 			return ret;
 		}
+		b->deferred[b->hdr.nr_runs] = defer;
 		b->runs[b->hdr.nr_runs++] = (struct rec_pages_run){ addr, take };
 		b->hdr.nr_pages += (uint32_t)take;
 		addr += take * ps;
@@ -287,22 +371,23 @@ struct tracked_walk {
 	const struct mm_track *tr;
 	const struct proc_vma *v;
 	struct kept_runs *kept;
-	bool failed; /* in the callback, which logged it */
+	int pagemap_fd;
+	struct pagemap_window *win;
+	bool written; /* of the region being walked */
+	bool failed;  /* in the callback, which logged it */
 };
 
-static int on_tracked_region(void *arg, const struct page_region *r)
+/* Pages [start, end), all written or all not: saved, or kept where they were saved before. */
+static int save_or_keep(struct tracked_walk *w, uint64_t start, uint64_t end, bool written)
 {
-	struct tracked_walk *w = arg;
 	uint64_t ps = (uint64_t)w->ctx->page_size;
 	int ret = 0;
 
-	if (r->categories & (PAGE_IS_PFNZERO | PAGE_IS_FILE))
-		return 0; /* the zero page: an untouched page of the new mapping reads the same */
-	if (r->categories & PAGE_IS_WRITTEN)
-		ret = batch_add(w->ctx, w->t, w->b, w->v, r->start, (r->end - r->start) / ps);
-	for (uint64_t at = r->start; at < r->end && !ret && !(r->categories & PAGE_IS_WRITTEN);) {
+	if (written)
+		return batch_add(w->ctx, w->t, w->b, w->v, start, (end - start) / ps);
+	for (uint64_t at = start; at < end && !ret;) {
 		bool kept;
-		uint64_t until = mm_track_kept_until(w->tr, at, r->end, &kept);
+		uint64_t until = mm_track_kept_until(w->tr, at, end, &kept);
 
 		if (kept)
 			ret = kept_add(w->kept, at, until, ps);
@@ -310,6 +395,29 @@ static int on_tracked_region(void *arg, const struct page_region *r)
 			ret = batch_add(w->ctx, w->t, w->b, w->v, at, (until - at) / ps);
 		at = until;
 	}
+	return ret;
+}
+
+static int on_swapped_run(void *arg, uint64_t start, uint64_t end)
+{
+	struct tracked_walk *w = arg;
+
+	return save_or_keep(w, start, end, w->written);
+}
+
+static int on_tracked_region(void *arg, const struct page_region *r)
+{
+	struct tracked_walk *w = arg;
+	int ret;
+
+	if (r->categories & (PAGE_IS_PFNZERO | PAGE_IS_FILE))
+		return 0; /* the zero page: an untouched page of the new mapping reads the same */
+	w->written = r->categories & PAGE_IS_WRITTEN;
+	if (r->categories & PAGE_IS_PRESENT)
+		ret = save_or_keep(w, r->start, r->end, w->written);
+	else /* swapped, or the markers of empty pages */
+		ret = mm_track_swapped(w->pagemap_fd, w->win, r->start, r->end, w->v->end,
+				       on_swapped_run, w);
 	w->failed = ret != 0;
 	return ret;
 }
@@ -318,7 +426,17 @@ static int dump_tracked_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, str
 				  int pagemap_fd, const struct mm_track *tr,
 				  const struct proc_vma *v, struct kept_runs *kept)
 {
-	struct tracked_walk w = { .ctx = ctx, .t = t, .b = b, .tr = tr, .v = v, .kept = kept };
+	static struct pagemap_window win;
+	struct tracked_walk w = { .ctx = ctx,
+				  .t = t,
+				  .b = b,
+				  .tr = tr,
+				  .v = v,
+				  .kept = kept,
+				  .pagemap_fd = pagemap_fd,
+				  .win = &win };
+
+	win.nr = 0; /* another vma, perhaps another process: nothing cached */
 	int ret = mm_track_scan(pagemap_fd, v->start, v->end, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, 0,
 				on_tracked_region, &w);
 
@@ -331,9 +449,11 @@ static int dump_tracked_vma_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, str
 static int dump_pages(struct ckpt_ctx *ctx, struct ckpt_task *t, const struct proc_vma_list *l,
 		      const uint32_t *kinds)
 {
-	struct page_batch b = {
-		.type = REC_PAGES, .hdr.mm_objref = t->mm_objref, .mem_fd = -1, .shmem_fd = -1
-	};
+	struct page_batch b = { .type = REC_PAGES,
+				.hdr.mm_objref = t->mm_objref,
+				.pid = t->pid,
+				.mem_fd = -1,
+				.shmem_fd = -1 };
 	const struct mm_track *tr = ckpt_track_of(ctx, t->pid);
 	struct kept_runs kept = { 0 };
 	char path[64];
@@ -385,7 +505,8 @@ out:
 
 /*
  * The tree runs: a mapping may go away under the copy. A run that cannot
- * be read whole is left out (not kept), and the freeze saves it.
+ * be read whole is left out (not kept), and the freeze saves it
+ * (read_deferred(), batch_flush()).
  */
 struct precopy_walk {
 	struct ckpt_ctx *ctx;
@@ -401,19 +522,11 @@ static int precopy_run(struct precopy_walk *w, uint64_t addr, uint64_t n)
 	while (n) {
 		uint64_t take =
 		    n < b->cap_pages - b->hdr.nr_pages ? n : b->cap_pages - b->hdr.nr_pages;
-		struct iovec local = { b->data + b->hdr.nr_pages * ps, take * ps };
-		struct iovec remote = { (void *)addr, take * ps };
 		int ret;
 
-		if (process_vm_readv(w->tr->pid, &local, 1, &remote, 1, 0) ==
-		    (ssize_t)(take * ps)) {
-			b->runs[b->hdr.nr_runs++] = (struct rec_pages_run){ addr, take };
-			b->hdr.nr_pages += (uint32_t)take;
-			if ((ret = mm_track_keep(w->tr, addr, addr + take * ps)))
-				return ret;
-		} else if (errno == ESRCH) {
-			return 1; /* the process is gone: the freeze will not meet it */
-		}
+		b->deferred[b->hdr.nr_runs] = true;
+		b->runs[b->hdr.nr_runs++] = (struct rec_pages_run){ addr, take };
+		b->hdr.nr_pages += (uint32_t)take;
 		if ((b->hdr.nr_pages == b->cap_pages || b->hdr.nr_runs == PAGES_PER_RECORD) &&
 		    (ret = batch_flush(w->ctx, b)))
 			return ret;
@@ -434,7 +547,12 @@ static int on_precopy_region(void *arg, const struct page_region *r)
 
 int mm_precopy(struct ckpt_ctx *ctx, struct mm_track *tr)
 {
-	struct page_batch b = { .type = REC_PRECOPY, .hdr.pid = (uint32_t)tr->pid };
+	struct page_batch b = { .type = REC_PRECOPY,
+				.hdr.pid = (uint32_t)tr->pid,
+				.pid = tr->pid,
+				.mem_fd = -1,
+				.shmem_fd = -1,
+				.precopy = tr };
 	struct precopy_walk w = { ctx, &b, tr };
 	struct proc_vma_list l = { 0 };
 	int ret = proc_read_maps(tr->pid, &l);
@@ -453,9 +571,9 @@ int mm_precopy(struct ckpt_ctx *ctx, struct mm_track *tr)
 		const struct proc_vma *v = &l.vmas[i];
 
 		if (mm_track_eligible(v) && (v->prot & PROT_READ))
-			ret = mm_track_scan(tr->pagemap_fd, v->start, v->end,
-					    PAGE_IS_PRESENT | PAGE_IS_SWAPPED, 0, on_precopy_region,
-					    &w);
+			/* present pages only: swapped ones are saved at the freeze */
+			ret = mm_track_scan(tr->pagemap_fd, v->start, v->end, PAGE_IS_PRESENT, 0,
+					    on_precopy_region, &w);
 	}
 	if (ret == 1 || ret == -ENOENT || ret == -ESRCH)
 		ret = 0; /* gone */

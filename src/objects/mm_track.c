@@ -40,7 +40,16 @@
 #include "lib/uffd.h"
 #include "lib/util.h"
 
+/*
+ * WP_ASYNC implies WP_UNPOPULATED: protecting a range puts a marker in
+ * every empty page, so that a write to it is seen too. PAGEMAP_SCAN
+ * reports a marker as swapped: mm_track_swapped() tells them apart.
+ */
 #define TRACK_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
+
+#define PM_SWAP_BIT	     (1ull << 62)
+#define PM_SWAP_TYPE_MASK    0x1full
+#define SWAP_TYPE_PTE_MARKER 0x1full /* the kernel's last swap type: never a swap file's */
 
 bool mm_track_eligible(const struct proc_vma *v)
 {
@@ -81,6 +90,52 @@ int mm_track_scan(int pagemap_fd, uint64_t start, uint64_t end, uint64_t anyof, 
 		start = a.walk_end;
 	}
 	return 0;
+}
+
+/* The pagemap entry of ADDR, read a window at a time: holes come a few pages each. */
+static int pagemap_entry(int pagemap_fd, struct pagemap_window *win, uint64_t addr, uint64_t end,
+			 uint64_t *ret)
+{
+	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (addr < win->start || addr >= win->start + win->nr * ps) {
+		uint64_t n = (end - addr) / ps;
+		ssize_t got;
+
+		if (n > ARRAY_SIZE(win->pm))
+			n = ARRAY_SIZE(win->pm);
+		got = pread(pagemap_fd, win->pm, n * 8, (off_t)(addr / ps * 8));
+		if (got != (ssize_t)(n * 8))
+			return got < 0 ? -errno : -EIO;
+		win->start = addr;
+		win->nr = n;
+	}
+	*ret = win->pm[(addr - win->start) / ps];
+	return 0;
+}
+
+int mm_track_swapped(int pagemap_fd, struct pagemap_window *win, uint64_t start, uint64_t end,
+		     uint64_t vma_end, int (*fn)(void *arg, uint64_t start, uint64_t end),
+		     void *arg)
+{
+	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE), run = 0;
+	int ret = 0;
+
+	for (uint64_t addr = start; addr < end && !ret; addr += ps) {
+		uint64_t pm = 0;
+		bool data;
+
+		ret = pagemap_entry(pagemap_fd, win, addr, vma_end, &pm);
+		data =
+		    !ret && (pm & PM_SWAP_BIT) && (pm & PM_SWAP_TYPE_MASK) != SWAP_TYPE_PTE_MARKER;
+		if (data && !run)
+			run = addr;
+		if (!ret && !data && run) {
+			ret = fn(arg, run, addr);
+			run = 0;
+		}
+	}
+	return !ret && run ? fn(arg, run, end) : ret;
 }
 
 int mm_track_claim(const struct mm_track *tr, const struct proc_vma *v)
