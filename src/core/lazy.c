@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +191,15 @@ static int move(struct view *v, uint64_t from, uint64_t len, uint64_t to)
 
 /* --- copying ------------------------------------------------------------------------ */
 
+/* The server's memory does not grow with the image: copied data is let go of. */
+static void drop_source(const struct server *s, uint64_t src, uint64_t len)
+{
+	uint64_t from = ALIGN_UP(src, s->ps), to = (src + len) & ~(s->ps - 1);
+
+	if (to > from)
+		madvise((void *)(uintptr_t)from, to - from, MADV_DONTNEED);
+}
+
 /*
  * Copies [start, end) of extent I of V into the task, or a first part of
  * it; what was copied is cut from the view. 0, -EAGAIN when events must be
@@ -205,8 +215,10 @@ static int copy(struct server *s, struct view *v, size_t i, uint64_t start, uint
 				 .len = end - start };
 
 	check_record(s, e);
-	if (!ioctl(v->uffd, UFFDIO_COPY, &c))
+	if (!ioctl(v->uffd, UFFDIO_COPY, &c)) {
+		drop_source(s, c.src, end - start);
 		return cut(v, start, end);
+	}
 	if (c.copy > 0) /* a part: the rest comes in another step */
 		return cut(v, start, start + (uint64_t)c.copy);
 	if (errno == EAGAIN)

@@ -1483,6 +1483,17 @@ static int load_image(struct rst_ctx *ctx)
 		log_error("%s", reason);
 		return ret;
 	}
+	/*
+	 * The metadata is in the model now: let go of every page the reader
+	 * touched (and fault-around brought along), so that restart's memory
+	 * does not grow with the image. Page data is mapped again as it is used.
+	 */
+	for (size_t i = 0; i < ctx->chain.nr; i++) {
+		const struct image_source *s = i ? &ctx->chain.links[i].src : &ctx->src;
+
+		if (s->len)
+			madvise((void *)s->buf, s->len, MADV_DONTNEED);
+	}
 	return 0;
 }
 
