@@ -55,7 +55,8 @@ extern const unsigned char _binary_restorer_bin_start[];
 extern const unsigned char _binary_restorer_bin_end[];
 
 #define PID_WAIT_MS	5000
-#define BORN_TIMEOUT_MS 30000 /* no task reported its birth for this long: one died */
+#define FAULT_AROUND	(64u << 10) /* the kernel's fault_around_bytes */
+#define BORN_TIMEOUT_MS 30000	    /* no task reported its birth for this long: one died */
 #define RESTORER_STACK	(64u << 10)
 #define THREAD_STACK	(16u << 10) /* each other thread's, in the restorer */
 
@@ -176,7 +177,7 @@ static __attribute__((noreturn)) void enter_restorer(struct rst_ctx *ctx, struct
 
 	b->args->image_fd = ctx->src.fd;
 	b->args->report_fd = ctx->report_fd;
-	b->args->lazy = ctx->opts->lazy;
+	b->args->lazy = mm_task_is_lazy(ctx, t);
 	b->args->pid = t->pid;
 	ret = mm_restore_layout(ctx, t, b, len, &start);
 	if (ret)
@@ -1198,6 +1199,22 @@ static int tracee_event(struct rst_task *t, int status)
 }
 
 /*
+ * Lets go of every page of the images restart has mapped: the reader's
+ * walk and the checksums touch them all (and fault-around brings their
+ * neighbours along), and page data is read again by the restorers anyway.
+ * So restart's memory does not grow with the image.
+ */
+static void release_image_pages(struct rst_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->chain.nr; i++) {
+		const struct image_source *s = i ? &ctx->chain.links[i].src : &ctx->src;
+
+		if (s->len)
+			madvise((void *)s->buf, s->len, MADV_DONTNEED);
+	}
+}
+
+/*
  * Page data is checked while the tree is restored, not before: restart
  * reads and checksums one page record at a time (of the image, then of its
  * parents) whenever it would otherwise wait for the restorers, which read
@@ -1211,39 +1228,111 @@ static int tracee_event(struct rst_task *t, int status)
  * disk twice.) Returns 1 while records remain, 0 when all are good, or
  * -EINVAL with the error logged.
  */
+/* Checks record REC of links[LINK]: 0, or -EINVAL with the error logged. */
+static int check_record(struct rst_ctx *ctx, size_t link, size_t rec)
+{
+	const struct image_link *l = &ctx->chain.links[link];
+	const struct image *img = link ? l->img : ctx->img;
+	const struct image_record *r = &img->recs[rec];
+	uintptr_t base = (uintptr_t)img->buf, page = (uintptr_t)ctx->page_size, start, end;
+	struct image_error err;
+	char reason[320];
+
+	if (image_pages_check(img, r, &err)) {
+		image_error_format(&err, reason, sizeof(reason));
+		log_error("%s: invalid %simage: %s", link ? l->path : ctx->opts->image,
+			  link ? "parent " : "", reason);
+		return -EINVAL;
+	}
+	/* with the neighbours that fault-around mapped along (64 KiB each side) */
+	start = (base + r->data_offset) & ~(page - 1);
+	start = start - base > FAULT_AROUND ? start - FAULT_AROUND : base;
+	end = base + r->data_offset + r->data_len + FAULT_AROUND;
+	end = (end < base + img->len ? end : base + img->len) & ~(page - 1);
+	if (end > start)
+		madvise((void *)start, end - start, MADV_DONTNEED);
+	return 0;
+}
+
 static int check_some_pages(struct rst_ctx *ctx)
 {
 	while (ctx->crc_link < ctx->chain.nr) {
 		const struct image_link *l = &ctx->chain.links[ctx->crc_link];
 		const struct image *img = ctx->crc_link ? l->img : ctx->img;
-		uintptr_t base = (uintptr_t)img->buf, page = (uintptr_t)ctx->page_size;
-		const char *path = ctx->crc_link ? l->path : ctx->opts->image;
-		const struct image_record *r;
-		struct image_error err;
-		char reason[320];
-		uintptr_t start, end;
+		uint32_t type;
 
 		if (ctx->crc_rec == img->nr_recs) {
 			ctx->crc_link++;
 			ctx->crc_rec = 0;
 			continue;
 		}
-		r = &img->recs[ctx->crc_rec++];
-		if (r->type != REC_PAGES && r->type != REC_PRECOPY)
-			continue;
-		if (image_pages_check(img, r, &err)) {
-			image_error_format(&err, reason, sizeof(reason));
-			log_error("%s: invalid %simage: %s", path, ctx->crc_link ? "parent " : "",
-				  reason);
-			return -EINVAL;
+		type = img->recs[ctx->crc_rec++].type;
+		if (type == REC_PAGES || type == REC_PRECOPY) {
+			int ret = check_record(ctx, ctx->crc_link, ctx->crc_rec - 1);
+
+			return ret ? ret : 1;
 		}
-		start = ALIGN_UP(base + r->data_offset, page);
-		end = (base + r->data_offset + r->data_len) & ~(page - 1);
-		if (end > start)
-			madvise((void *)start, end - start, MADV_DONTNEED);
-		return 1;
 	}
 	return 0;
+}
+
+/* Does extent E lie inside a vma of T that the page server fills? */
+static bool served_lazily(const struct rst_ctx *ctx, const struct rst_task *t,
+			  const struct page_extent *e)
+{
+	if (!mm_task_is_lazy(ctx, t))
+		return false;
+	for (size_t i = 0; i < ctx->img->nr_recs; i++) {
+		const struct image_record *r = &ctx->img->recs[i];
+		const struct rec_vma *v = r->payload;
+
+		if (r->type == REC_VMA && v->mm_objref == t->objs->mm_objref &&
+		    v->start <= e->vaddr && e->vaddr + e->len <= v->end)
+			return mm_vma_is_lazy(v);
+	}
+	return false;
+}
+
+/*
+ * --lazy: the page data the restorers read now is checked before the tree
+ * runs, as without --lazy; what the page server fills, it checks itself
+ * before its first copy from each record (core/lazy.c).
+ */
+static int check_eager_pages(struct rst_ctx *ctx)
+{
+	bool *need[IMAGE_CHAIN_MAX + 1] = { 0 };
+	int ret = 0;
+
+	for (size_t l = 0; l < ctx->chain.nr && !ret; l++) {
+		need[l] = calloc((l ? ctx->chain.links[l].img : ctx->img)->nr_recs + 1, 1);
+		if (!need[l])
+			ret = -ENOMEM;
+	}
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
+		struct page_extent *ext = NULL;
+		size_t nr = 0;
+		char err[320];
+
+		if (ctx->tasks[i].zombie)
+			continue;
+		ret = image_chain_pages(&ctx->chain, 0, ctx->tasks[i].pid, &ext, &nr, err,
+					sizeof(err));
+		if (ret)
+			log_error("%s", err);
+		for (size_t k = 0; k < nr && !ret; k++)
+			if (!served_lazily(ctx, &ctx->tasks[i], &ext[k]))
+				need[ext[k].link][ext[k].rec] = true;
+		free(ext);
+	}
+	for (size_t l = 0; l < ctx->chain.nr && !ret; l++)
+		for (size_t r = 0; r < (l ? ctx->chain.links[l].img : ctx->img)->nr_recs && !ret;
+		     r++)
+			if (need[l][r])
+				ret = check_record(ctx, l, r);
+	for (size_t l = 0; l < ctx->chain.nr; l++)
+		free(need[l]);
+	release_image_pages(ctx);
+	return ret;
 }
 
 static int check_all_pages(struct rst_ctx *ctx)
@@ -1252,6 +1341,7 @@ static int check_all_pages(struct rst_ctx *ctx)
 
 	while ((ret = check_some_pages(ctx)) == 1)
 		;
+	release_image_pages(ctx);
 	return ret;
 }
 
@@ -1447,9 +1537,8 @@ static int run_tree(struct rst_ctx *ctx)
 		}
 	if (!ret)
 		ret = await_restored(ctx, report[0]);
-	/* --lazy: the page server checks each record before it serves from it */
-	if (!ret && !ctx->opts->lazy)
-		ret = check_all_pages(ctx);
+	if (!ret)
+		ret = ctx->opts->lazy ? check_eager_pages(ctx) : check_all_pages(ctx);
 	if (!ret)
 		ret = finish_tree(ctx);
 	if (ret && pid > 0)
@@ -1472,7 +1561,8 @@ static int load_image(struct rst_ctx *ctx)
 		log_error("%s: cannot read image: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = image_parse(ctx->src.buf, ctx->src.len, IMAGE_PARSE_DEFER_PAGE_CRC, &ctx->img, &err);
+	ret = image_parse(ctx->src.buf, ctx->src.len,
+			  IMAGE_PARSE_DEFER_PAGE_CRC | IMAGE_PARSE_RELEASE_BEHIND, &ctx->img, &err);
 	if (ret) {
 		image_error_format(&err, reason, sizeof(reason));
 		log_error("%s: invalid image: %s", path, reason);
@@ -1483,17 +1573,7 @@ static int load_image(struct rst_ctx *ctx)
 		log_error("%s", reason);
 		return ret;
 	}
-	/*
-	 * The metadata is in the model now: let go of every page the reader
-	 * touched (and fault-around brought along), so that restart's memory
-	 * does not grow with the image. Page data is mapped again as it is used.
-	 */
-	for (size_t i = 0; i < ctx->chain.nr; i++) {
-		const struct image_source *s = i ? &ctx->chain.links[i].src : &ctx->src;
-
-		if (s->len)
-			madvise((void *)s->buf, s->len, MADV_DONTNEED);
-	}
+	release_image_pages(ctx);
 	return 0;
 }
 

@@ -164,6 +164,8 @@ int pipe_open_file(struct rst_ctx *ctx, const struct rec_pipe_file *f, int *ret_
 
 /* --lazy: is this vma's memory served on first touch (private anonymous)? */
 bool mm_vma_is_lazy(const struct rec_vma *v);
+/* --lazy: is this process's memory served on first touch (mm.c says why not always)? */
+bool mm_task_is_lazy(const struct rst_ctx *ctx, const struct rst_task *t);
 /* The page server (src/core/lazy.c): started once every task is finished, before they run. */
 int lazy_serve(struct rst_ctx *ctx);
 

@@ -84,7 +84,8 @@ static int open_parent(struct image_chain *c, char *err, size_t err_len)
 				  child->path, child->img->parent_path, strerror(-ret));
 	c->nr++;
 	/* page CRCs are the user's to check (image_pages_check), as they use the data */
-	ret = image_parse(l->src.buf, l->src.len, IMAGE_PARSE_DEFER_PAGE_CRC, &l->img, &ierr);
+	ret = image_parse(l->src.buf, l->src.len,
+			  IMAGE_PARSE_DEFER_PAGE_CRC | IMAGE_PARSE_RELEASE_BEHIND, &l->img, &ierr);
 	if (ret) {
 		image_error_format(&ierr, reason, sizeof(reason));
 		return chain_fail(err, err_len, ret, "%s: invalid parent image: %s", l->path,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/crc32c.h"
 #include "lib/util.h"
@@ -985,6 +986,19 @@ const char *image_rec_name(uint32_t type)
 
 /* --- pass 1: framing ------------------------------------------------------------ */
 
+#define RELEASE_STEP (8u << 20)
+
+/* IMAGE_PARSE_RELEASE_BEHIND: the whole pages before OFF, once 8 MiB have gathered. */
+static void release_behind(struct parser *p, uint64_t off, uint64_t *released)
+{
+	uint64_t to = off & ~(uint64_t)4095;
+
+	if (!(p->flags & IMAGE_PARSE_RELEASE_BEHIND) || to < *released + RELEASE_STEP)
+		return;
+	madvise((void *)(p->buf + *released), to - *released, MADV_DONTNEED);
+	*released = to;
+}
+
 static int check_header(const struct rec_header *h, struct image_error *err)
 {
 	uint32_t ps = h->page_size;
@@ -1100,7 +1114,7 @@ static int frame_one(struct parser *p, uint64_t off, struct image_record *r,
 
 static int frame(struct parser *p)
 {
-	uint64_t off = 0;
+	uint64_t off = 0, released = 0;
 	uint32_t crc = 0;
 	size_t cap = 0;
 	int ret;
@@ -1137,6 +1151,7 @@ static int frame(struct parser *p)
 		if ((ret = add_record(p->img, &cap, &r)))
 			return ret;
 		off += sizeof(struct rec_hdr) + ALIGN_UP((uint64_t)r.len, CRYO_REC_ALIGN);
+		release_behind(p, off, &released);
 	}
 }
 
@@ -1147,6 +1162,7 @@ static int copy_payloads(struct parser *p)
 {
 	struct image *img = p->img;
 	size_t total = 0;
+	uint64_t released = 0;
 	unsigned char *arena;
 
 	for (size_t i = 0; i < img->nr_recs; i++) {
@@ -1166,6 +1182,7 @@ static int copy_payloads(struct parser *p)
 		memcpy(arena, p->buf + r->offset + sizeof(struct rec_hdr), n);
 		r->payload = arena;
 		arena += ALIGN_UP(n, CRYO_REC_ALIGN);
+		release_behind(p, r->offset, &released);
 	}
 	return 0;
 }

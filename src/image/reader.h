@@ -57,6 +57,13 @@ struct image {
 
 enum image_parse_flags {
 	IMAGE_PARSE_DEFER_PAGE_CRC = 1 << 0,
+	/*
+	 * BUF is a mapping of a file (or memfd): the pages the reader has gone
+	 * past are let go of (MADV_DONTNEED) as it walks, so that reading a
+	 * large image does not hold its metadata pages all at once. The
+	 * contents do not change: they are read from the file again if needed.
+	 */
+	IMAGE_PARSE_RELEASE_BEHIND = 1 << 1,
 };
 
 int image_parse(const void *buf, size_t len, unsigned int flags, struct image **ret_img,

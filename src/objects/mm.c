@@ -874,7 +874,20 @@ bool mm_vma_is_lazy(const struct rec_vma *v)
 	       !(v->flags & VMA_FLAG_SHARED) && !v->file_objref;
 }
 
-static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint64_t *ret_nr)
+/*
+ * --lazy applies to single-threaded processes only. With threads, a futex
+ * operation that faults a missing page in without the right to wait (the
+ * kernel's fault_in_user_writeable()) fails with EFAULT, and glibc aborts:
+ * seen once in six lazy restarts of tests/cr/threads.c. Such a process is
+ * restored eagerly, whole, before it runs.
+ */
+bool mm_task_is_lazy(const struct rst_ctx *ctx, const struct rst_task *t)
+{
+	return ctx->opts->lazy && !t->nr_threads;
+}
+
+static int add_vmas(struct rst_ctx *ctx, uint32_t mm, bool lazy, struct rst_block *b,
+		    uint64_t *ret_nr)
 {
 	uint64_t nr = 0;
 
@@ -895,7 +908,7 @@ static int add_vmas(struct rst_ctx *ctx, uint32_t mm, struct rst_block *b, uint6
 			.prot = v->prot,
 			.flags = map_flags(v),
 			.fd = fd,
-			.lazy = ctx->opts->lazy && mm_vma_is_lazy(v),
+			.lazy = lazy && mm_vma_is_lazy(v),
 		};
 		if (!rst_block_append(b, &rv, sizeof(rv)))
 			return -ENOMEM;
@@ -923,7 +936,7 @@ int mm_restore_prepare(struct rst_ctx *ctx, struct rst_task *t, struct rst_block
 	if (m->exe_file_objref && (ret = files_open_objref(ctx, m->exe_file_objref, &exe_fd)))
 		return ret;
 	vmas_off = rst_block_array(b);
-	ret = add_vmas(ctx, m->objref, b, &nr_vmas);
+	ret = add_vmas(ctx, m->objref, mm_task_is_lazy(ctx, t), b, &nr_vmas);
 	if (ret)
 		return ret;
 	runs_off = rst_block_array(b);

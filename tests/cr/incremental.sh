@@ -86,4 +86,18 @@ ok "a parent missing: restart refuses in one line" \
 	'! "$CRYO" restart "$tmp/moved/a1" 2>"$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ] &&
 	 grep -q "cannot read its parent image" "$tmp/err" && [ ! -e "/proc/$pid" ]'
 ok "--track with --kill is a usage error" '"$CRYO" checkpoint --track --kill 1 2>/dev/null; [ $? = 2 ]'
+
+# --- restart --lazy of a corrupt image: the page server finds it, the tree goes ------
+start mem_churn || echo "# mem_churn did not start"
+ok "checkpoint --kill of 64 MiB being written" '"$CRYO" checkpoint --kill -o "$tmp/l0" "$pid"'
+wait "$pid" 2>/dev/null
+size=$(stat -c %s "$tmp/l0")
+off=$((size / 2))
+b=$(od -An -tu1 -j "$off" -N1 "$tmp/l0" | tr -d ' ')
+printf '%b' "\\0$(printf %03o $((b ^ 0xff)))" | dd of="$tmp/l0" bs=1 seek="$off" conv=notrunc status=none
+ok "restart --lazy of it with a page byte flipped: the page server kills the tree, one line" \
+	'timeout 20 "$CRYO" restart --lazy "$tmp/l0" 2>"$tmp/err"; [ $? != 0 ] &&
+	 grep -q "page data checksum mismatch.*the restored tree is killed" "$tmp/err" &&
+	 [ "$(grep -c . "$tmp/err")" = 1 ] && [ ! -e "/proc/$pid" ]'
+end
 echo "1..$n"
