@@ -36,6 +36,8 @@ WORKLOADS=${*:-anon-64m anon-1g anon-4g sparse-1g sparse-4g maps-10k tree-100 pt
 tmp=$(mktemp -d "${BENCH_DIR:-/var/tmp}/cryo-bench.XXXXXX")
 pid=
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+# a failed step says why: the last cryo checkpoint's messages
+trap 'echo "bench: failed at line $LINENO (workload ${w:-}):" >&2; cat "$tmp/err" >&2 2>/dev/null' ERR
 { exec 251>&-; } 2>/dev/null || true # an inherited fd would end up in the images
 make -s cryo
 for prog in memhog pvm-copy manymaps proctree ptytree ptybash rss; do
