@@ -44,38 +44,11 @@
 #endif
 
 /*
- * The running kernel decides whether these exist, not the headers we were
- * built with (Debian 12's predate Linux 6.7), so carry the stable ABI here.
+ * The running kernel decides whether userfaultfd's asynchronous write
+ * protection and PAGEMAP_SCAN exist, not the headers we were built with:
+ * lib/uffd.h carries their ABI.
  */
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef PAGEMAP_SCAN
-struct page_region {
-	__u64 start;
-	__u64 end;
-	__u64 categories;
-};
-
-struct pm_scan_arg {
-	__u64 size;
-	__u64 flags;
-	__u64 start;
-	__u64 end;
-	__u64 walk_end;
-	__u64 vec;
-	__u64 vec_len;
-	__u64 max_pages;
-	__u64 category_inverted;
-	__u64 category_mask;
-	__u64 category_anyof_mask;
-	__u64 return_mask;
-};
-
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PAGE_IS_PRESENT (1 << 3)
-#define PAGEMAP_SCAN	_IOWR('f', 16, struct pm_scan_arg)
-#endif
+#include "lib/uffd.h"
 
 #define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
 #define MSG_LEN		 256
