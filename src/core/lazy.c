@@ -102,15 +102,8 @@ static void check_record(struct server *s, const struct page_extent *e)
 
 static int add_extent(struct page_extent **v, size_t *nr, size_t *cap, const struct page_extent *e)
 {
-	if (*nr == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
-		struct page_extent *n = realloc(*v, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		*v = n;
-		*cap = ncap;
-	}
+	if (array_reserve(v, cap, *nr, sizeof(**v)))
+		return -ENOMEM;
 	(*v)[(*nr)++] = *e;
 	return 0;
 }
@@ -279,15 +272,8 @@ static int serve_fault(struct server *s, struct view *v, uint64_t addr)
 /* A fault to answer once the pending events are read: the thread waits for it. */
 static int defer_fault(struct view *v, uint64_t addr)
 {
-	if (v->nr_retry == v->cap_retry) {
-		size_t cap = v->cap_retry ? 2 * v->cap_retry : 16;
-		uint64_t *n = realloc(v->retry, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		v->retry = n;
-		v->cap_retry = cap;
-	}
+	if (array_reserve(&v->retry, &v->cap_retry, v->nr_retry, sizeof(*v->retry)))
+		return -ENOMEM;
 	v->retry[v->nr_retry++] = addr;
 	return 0;
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 static int chain_fail(char *err, size_t err_len, int ret, const char *fmt, ...)
 {
 	va_list ap;
@@ -141,15 +143,8 @@ static int push(struct extents *e, uint64_t vaddr, uint64_t len, uint64_t offset
 		e->v[e->nr - 1].len += len;
 		return 0;
 	}
-	if (e->nr == e->cap) {
-		size_t cap = e->cap ? 2 * e->cap : 64;
-		struct page_extent *n = realloc(e->v, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		e->v = n;
-		e->cap = cap;
-	}
+	if (array_reserve(&e->v, &e->cap, e->nr, sizeof(*e->v)))
+		return -ENOMEM;
 	e->v[e->nr++] = (struct page_extent){
 		.vaddr = vaddr, .len = len, .offset = offset, .link = link, .rec = rec
 	};

@@ -469,15 +469,8 @@ static int check_mm(struct parser *p, const void *payload)
 
 static int add_vma(struct parser *p, struct obj_state *s, const struct rec_vma *v)
 {
-	if (s->nr_vmas == s->cap_vmas) {
-		size_t cap = s->cap_vmas ? 2 * s->cap_vmas : 16;
-		struct span *n = realloc(s->vmas, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->vmas = n;
-		s->cap_vmas = cap;
-	}
+	if (array_reserve(&s->vmas, &s->cap_vmas, s->nr_vmas, sizeof(*s->vmas)))
+		return -ENOMEM;
 	s->vmas[s->nr_vmas++] = (struct span){ v->start, v->end, v->kind };
 	(void)p;
 	return 0;
@@ -557,15 +550,8 @@ static int add_data_span(struct obj_state *s, uint64_t start, uint64_t end)
 		s->data[s->nr_data - 1].end = end;
 		return 0;
 	}
-	if (s->nr_data == s->cap_data) {
-		size_t cap = s->cap_data ? 2 * s->cap_data : 16;
-		struct span *n = realloc(s->data, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->data = n;
-		s->cap_data = cap;
-	}
+	if (array_reserve(&s->data, &s->cap_data, s->nr_data, sizeof(*s->data)))
+		return -ENOMEM;
 	s->data[s->nr_data++] = (struct span){ start, end, 0 };
 	return 0;
 }
@@ -1023,15 +1009,8 @@ static int check_header(const struct rec_header *h, struct image_error *err)
 
 static int add_record(struct image *img, size_t *cap, const struct image_record *r)
 {
-	if (img->nr_recs == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
-		struct image_record *n = realloc(img->recs, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		img->recs = n;
-		*cap = ncap;
-	}
+	if (array_reserve(&img->recs, cap, img->nr_recs, sizeof(*img->recs)))
+		return -ENOMEM;
 	img->recs[img->nr_recs++] = *r;
 	return 0;
 }

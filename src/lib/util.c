@@ -2,6 +2,8 @@
 #include "lib/util.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +42,24 @@ int read_full(int fd, void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int array_reserve(void *arrayp, size_t *cap, size_t nr, size_t size)
+{
+	size_t ncap = *cap ? 2 * *cap : 16;
+	void *old, *n;
+
+	if (nr < *cap)
+		return 0;
+	/* through memcpy: *ARRAYP is a pointer of the caller's type, not a void * */
+	memcpy(&old, arrayp, sizeof(old));
+	n = realloc(old, ncap * size);
+	if (!n)
+		return -ENOMEM;
+	memcpy(arrayp, &n, sizeof(n));
+	*cap = ncap;
+	// cppcheck-suppress memleak ; N is stored in *ARRAYP by the memcpy above
 	return 0;
 }
 

@@ -17,6 +17,13 @@
 int write_full(int fd, const void *buf, size_t len);
 int read_full(int fd, void *buf, size_t len);
 
+/*
+ * Room for one more element in a growing array: *ARRAYP (a pointer to the
+ * array, of elements of SIZE bytes) holding NR of *CAP, doubled when full
+ * (16 at first). 0 or -ENOMEM, the array untouched then.
+ */
+int array_reserve(void *arrayp, size_t *cap, size_t nr, size_t size);
+
 /* A wait status as a shell gives it: the exit code, or 128+N for death by signal N. */
 int exit_code_of(int status);
 

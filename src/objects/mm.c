@@ -326,15 +326,8 @@ static int kept_add(struct kept_runs *k, uint64_t addr, uint64_t end, uint64_t p
 
 		if (n > PAGES_PER_RECORD)
 			n = PAGES_PER_RECORD;
-		if (k->nr == k->cap) {
-			size_t cap = k->cap ? 2 * k->cap : 256;
-			struct rec_pages_run *v = realloc(k->v, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			k->v = v;
-			k->cap = cap;
-		}
+		if (array_reserve(&k->v, &k->cap, k->nr, sizeof(*k->v)))
+			return -ENOMEM;
 		k->v[k->nr++] = (struct rec_pages_run){ addr, n };
 		addr += n * ps;
 	}

@@ -239,15 +239,8 @@ int mm_track_keep(struct mm_track *tr, uint64_t start, uint64_t end)
 		tr->kept[tr->nr_kept - 1].end = end;
 		return 0;
 	}
-	if (tr->nr_kept == tr->cap_kept) {
-		size_t cap = tr->cap_kept ? 2 * tr->cap_kept : 64;
-		struct mm_span *n = realloc(tr->kept, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		tr->kept = n;
-		tr->cap_kept = cap;
-	}
+	if (array_reserve(&tr->kept, &tr->cap_kept, tr->nr_kept, sizeof(*tr->kept)))
+		return -ENOMEM;
 	tr->kept[tr->nr_kept++] = (struct mm_span){ start, end };
 	return 0;
 }
