@@ -180,12 +180,25 @@ int ckpt_fetch_fd(pid_t pid, int fd)
 	return cfd;
 }
 
+int ckpt_task_fd_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3)
+{
+	long fd, r;
+	int ret = ckpt_task_syscall(t, nr, a0, a1, a2, a3, &fd), cfd;
+
+	if (ret)
+		return ret;
+	if (fd < 0)
+		return (int)fd;
+	cfd = ckpt_fetch_fd(t->pid, (int)fd);
+	ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r);
+	return cfd;
+}
+
 int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags)
 {
 	size_t len = strlen(path) + 1;
 	uint64_t page;
-	long fd, r;
-	int ret, cfd;
+	int ret;
 
 	if (len > (size_t)ctx->page_size)
 		return -ENAMETOOLONG;
@@ -197,15 +210,9 @@ int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, 
 			ret = -errno;
 	}
 	if (!ret)
-		ret = ckpt_task_syscall(t, SYS_openat, AT_FDCWD, (long)page, flags, 0, &fd);
+		ret = ckpt_task_fd_syscall(t, SYS_openat, AT_FDCWD, (long)page, flags, 0);
 	drop_scratch(ctx, t);
-	if (ret)
-		return ret;
-	if (fd < 0)
-		return (int)fd;
-	cfd = ckpt_fetch_fd(t->pid, (int)fd);
-	ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r);
-	return cfd;
+	return ret;
 }
 
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)

@@ -127,6 +127,12 @@ int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, 
 int ckpt_task_batch_out(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_out);
 int ckpt_task_batch(struct ckpt_ctx *ctx, struct ckpt_task *t, struct tracee_call *calls, size_t n);
 
+/*
+ * Runs syscall NR in task T, one that returns a descriptor, and gives
+ * cryo's own descriptor of it; the task's is closed again. -errno on failure.
+ */
+int ckpt_task_fd_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3);
+
 /* Reads LEN bytes of task memory at ADDR. 0 or -errno. */
 int ckpt_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 

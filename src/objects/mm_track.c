@@ -182,22 +182,6 @@ int mm_track_arm(struct mm_track *tr)
 	return 0;
 }
 
-/* The process's own userfaultfd, taken by cryo: an injected syscall, then close. */
-static int make_uffd(struct ckpt_task *t, int *ret_fd)
-{
-	long fd, r;
-	int ret = ckpt_task_syscall(t, SYS_userfaultfd,
-				    O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, &fd);
-
-	if (ret)
-		return ret;
-	if (fd < 0)
-		return (int)fd;
-	*ret_fd = ckpt_fetch_fd(t->pid, (int)fd);
-	ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r);
-	return *ret_fd < 0 ? *ret_fd : 0;
-}
-
 int mm_track_start(struct ckpt_task *t, struct mm_track *tr)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = TRACK_FEATURES };
@@ -205,7 +189,10 @@ int mm_track_start(struct ckpt_task *t, struct mm_track *tr)
 	int ret;
 
 	*tr = (struct mm_track){ .pid = t->pid, .uffd = -1, .pagemap_fd = -1 };
-	ret = make_uffd(t, &tr->uffd);
+	/* the process's own userfaultfd, taken by cryo */
+	tr->uffd = ckpt_task_fd_syscall(t, SYS_userfaultfd,
+					O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0);
+	ret = tr->uffd < 0 ? tr->uffd : 0;
 	if (!ret && ioctl(tr->uffd, UFFDIO_API, &api))
 		ret = -errno;
 	if (!ret) {
