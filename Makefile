@@ -54,7 +54,7 @@ $(BLOB): build/restorer/restorer.bin
 	  --add-section .note.GNU-stack=/dev/null restorer.bin blob.o
 
 .DEFAULT_GOAL := all
-.PHONY: all check asan fuzz fuzz-run format format-fix lint clean demo corpus bench
+.PHONY: all check asan fuzz fuzz-run fuzz-long format format-fix lint clean demo corpus bench
 all: cryo
 
 # --- normal build -----------------------------------------------------------
@@ -120,17 +120,22 @@ build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(FUZZFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-build/fuzz/fuzz-reader: $(call objs,fuzz,tests/fuzz/fuzz_reader.c $(LIB_SRCS))
+# tests/fuzz/mutator.c is the structure-aware mutator (libFuzzer only, not in the replayer)
+build/fuzz/fuzz-reader: $(call objs,fuzz,tests/fuzz/fuzz_reader.c tests/fuzz/mutator.c $(LIB_SRCS))
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^
 
 fuzz: build/fuzz/fuzz-reader
 
-# Run the fuzzer: `make fuzz-run FUZZ_SECONDS=600`. New inputs land in build/.
+# Run the fuzzer, one job: `make fuzz-run FUZZ_SECONDS=600`. New inputs land in
+# build/fuzz/corpus, crashes in build/fuzz/crashes/. `make fuzz-long` runs an hour.
 FUZZ_SECONDS ?= 60
 fuzz-run: build/fuzz/fuzz-reader
-	@mkdir -p build/fuzz/corpus
+	@mkdir -p build/fuzz/corpus build/fuzz/crashes
 	build/fuzz/fuzz-reader -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	  build/fuzz/corpus $(CORPUS)
+	  -artifact_prefix=build/fuzz/crashes/ build/fuzz/corpus $(CORPUS)
+
+fuzz-long: FUZZ_SECONDS = 3600
+fuzz-long: fuzz-run
 
 # --- style ----------------------------------------------------------------------
 STYLE_SRCS = $(shell git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 2>/dev/null)

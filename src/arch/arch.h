@@ -29,6 +29,9 @@ long arch_regs_syscall_nr(const arch_regs_t *regs);
 /* Sets REGS up to run syscall NR with ARGS from a syscall instruction at IP. */
 void arch_regs_prepare_syscall(arch_regs_t *regs, uint64_t ip, long nr, const long args[6]);
 
+/* At a syscall-entry stop: makes the kernel skip the syscall (it returns -ENOSYS). */
+void arch_regs_skip_syscall(arch_regs_t *regs);
+
 /* The return value of a syscall that has just completed. */
 long arch_regs_syscall_result(const arch_regs_t *regs);
 
@@ -65,8 +68,39 @@ bool arch_regs_resume_wait(arch_regs_t *regs);
 extern const unsigned char arch_batch_code[];
 extern const size_t arch_batch_code_len;
 
-/* Sets REGS up to run the batch code at IP over N entries of the table at TABLE. */
-void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n);
+/*
+ * Sets REGS up to run the batch code at IP over N entries of the table at
+ * TABLE; at its end it jumps to HOME (the lifeline's way home), or traps
+ * if HOME is 0.
+ */
+void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n,
+			     uint64_t home);
+
+/*
+ * The lifeline: a block of code and data cryo copies into the slack at the
+ * end of a task's vdso before it injects anything (ptrace.h). Injected
+ * syscalls run from its first instruction; if the task runs on without
+ * cryo (cryo was killed), the rest closes ARCH_LIFELINE.fd, unmaps
+ * .scratch, and puts back the signal mask and the registers saved in the
+ * data, so the task goes on exactly where it was. The data sit at
+ * arch_lifeline_data_off in the block.
+ */
+struct arch_lifeline_data {
+	int64_t fd;	  /* a descriptor cryo had the task open, -1 if none */
+	uint64_t scratch; /* cryo's scratch pages in the task, 0 if none */
+	uint64_t scratch_len;
+	uint64_t sigmask; /* the task's own */
+	uint64_t gpr[15]; /* the task's own registers, as the block pops them */
+	uint64_t rflags, rsp, rip;
+};
+extern const unsigned char arch_lifeline_code[];
+extern const size_t arch_lifeline_len, arch_lifeline_data_off;
+
+/* Where the way home starts: after the syscall instruction at the block's head. */
+#define ARCH_LIFELINE_HOME ARCH_SYSCALL_INSN_LEN
+
+/* Fills the register part of D from REGS (the task's own, restart already applied). */
+void arch_lifeline_set_regs(struct arch_lifeline_data *d, const arch_regs_t *regs);
 
 /* The length of the syscall instruction and its bytes, to find one in a task. */
 #define ARCH_SYSCALL_INSN_LEN 2

@@ -27,7 +27,7 @@ const struct cli_command cli_commands[] = {
 	  "--track)\n" },
 	{ "restart", "restore", cmd_restart,
 	  "cryo restart [--detach] [--lazy] [--pidfile FILE] [--tty=inherit|new|none] "
-	  "[--pty-index=any|exact] [--name NAME] [IMAGE]",
+	  "[--pty-index=any|exact] [--name NAME] [--trust-image] [IMAGE]",
 	  "restart the tree saved in IMAGE (- or no IMAGE: read stdin)",
 	  "  -d, --detach        return once the tree runs (default: wait and exit with its "
 	  "status)\n"
@@ -42,7 +42,9 @@ const struct cli_command cli_commands[] = {
 	  "(any,\n"
 	  "                      the default), or an error (exact)\n"
 	  "      --name NAME     the session a session's image (or --tty=new) makes "
-	  "(default: its own)\n" },
+	  "(default: its own)\n"
+	  "      --trust-image   restart an image file even if it is not yours or root's, or\n"
+	  "                      others may write it (refused by default)\n" },
 	{ "run", NULL, cmd_run, "cryo run [--name NAME] [--detach] -- CMD...",
 	  "run CMD as a session: its own pid and mount namespaces and pty, attached here "
 	  "(^] detaches)",

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "image/format.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 
 int main(int argc, char **argv)
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
 
 	/* a reader that goes away (cryo checkpoint -o - | head) is an error to report, not death */
 	signal(SIGPIPE, SIG_IGN);
+	fault_init();
 
 	while ((opt = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
 		switch (opt) {

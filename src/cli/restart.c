@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * cryo restart [--detach] [--lazy] [--pidfile FILE] [--tty=inherit|new|none]
- *              [--pty-index=any|exact] [IMAGE]
+ *              [--pty-index=any|exact] [--name NAME] [--trust-image] [IMAGE]
  */
 #include <getopt.h>
 #include <string.h>
@@ -31,7 +31,8 @@ int cmd_restart(int argc, char **argv)
 		OPT_TTY,
 		OPT_PTY_INDEX,
 		OPT_NAME,
-		OPT_LAZY
+		OPT_LAZY,
+		OPT_TRUST_IMAGE
 	};
 	static const struct option longopts[] = {
 		{ "detach", no_argument, NULL, 'd' },
@@ -40,6 +41,7 @@ int cmd_restart(int argc, char **argv)
 		{ "pty-index", required_argument, NULL, OPT_PTY_INDEX },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "lazy", no_argument, NULL, OPT_LAZY },
+		{ "trust-image", no_argument, NULL, OPT_TRUST_IMAGE },
 		CLI_COMMON_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -57,6 +59,9 @@ int cmd_restart(int argc, char **argv)
 			break;
 		case OPT_LAZY:
 			opts.lazy = true;
+			break;
+		case OPT_TRUST_IMAGE:
+			opts.trust_image = true;
 			break;
 		case OPT_TTY:
 			if (parse_tty(optarg, &opts.tty))

@@ -134,7 +134,8 @@ int restart_session_hook(const struct restart_opts *opts, const char *name, int 
 {
 	struct session_start s = { .name = opts->session_name ? opts->session_name : name,
 				   .image = opts->image,
-				   .pty_index_exact = opts->pty_index_exact };
+				   .pty_index_exact = opts->pty_index_exact,
+				   .trust_image = opts->trust_image };
 	char got[SESSION_NAME_MAX];
 
 	if (!strcmp(opts->image, "-")) {

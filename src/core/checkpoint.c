@@ -22,14 +22,39 @@
 #include <unistd.h>
 
 #include "core/ckpt.h"
+#include "core/lock.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+/* A step a test may make fail, or die at (lib/fault.h): said in one line, as a real failure is. */
+static int fault_at(pid_t pid, const char *step)
+{
+	int ret = fault_point(step);
+
+	if (ret)
+		log_error("pid %d: %s: %s (injected fault)", pid, step, strerror(-ret));
+	return ret;
+}
+
+/* Once per task: injections without a lifeline are not safe if cryo dies (ptrace.h). */
+static void tell_unprotected(struct ckpt_task *t)
+{
+	if (!t->tracee.unprotected || t->told_unprotected)
+		return;
+	t->told_unprotected = true;
+	log_warn("pid %d: its vdso has no room for cryo's lifeline; should cryo be killed during "
+		 "this checkpoint, it may crash",
+		 t->pid);
+}
 
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret)
 {
 	const long args[6] = { a0, a1, a2, a3, 0, 0 };
+	int err = tracee_syscall(&t->tracee, nr, args, ret);
 
-	return tracee_syscall(&t->tracee, nr, args, ret);
+	tell_unprotected(t);
+	return err;
 }
 
 /*
@@ -67,19 +92,60 @@ static int put_batch_code(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	return ret ? ret : (int)r;
 }
 
+/*
+ * A free range for the scratch pages, chosen by cryo so that the task's
+ * lifeline knows it before the mmap runs: the highest hole with a page of
+ * room on each side (so it merges with no neighbour), below the top of
+ * user space.
+ */
+static int scratch_hole(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t len, uint64_t *ret)
+{
+	uint64_t ps = (uint64_t)ctx->page_size, prev_end = ps, best = 0;
+	struct proc_vma_list l = { 0 };
+	int err = proc_read_maps(t->pid, &l);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i <= l.nr; i++) {
+		uint64_t next = i < l.nr ? l.vmas[i].start : ARCH_TASK_SIZE;
+
+		if (next > ARCH_TASK_SIZE)
+			next = ARCH_TASK_SIZE;
+		if (next >= prev_end + len + 2 * ps)
+			best = next - ps - len;
+		if (i < l.nr && l.vmas[i].end > prev_end)
+			prev_end = l.vmas[i].end;
+	}
+	proc_vma_list_free(&l);
+	*ret = best;
+	return best ? 0 : -ENOMEM;
+}
+
 static int task_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t, uint64_t *ret_addr)
 {
-	long addr;
+	uint64_t len = SCRATCH_PAGES * (uint64_t)ctx->page_size, at = 0;
+	long addr = 0;
 	int ret;
 
 	if (!t->scratch) {
-		ret = ckpt_task_syscall(t, SYS_mmap, 0, SCRATCH_PAGES * ctx->page_size,
-					PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, &addr);
-		if (ret)
+		/* the range is the lifeline's to unmap before the mmap runs: if cryo dies, it goes
+		 */
+		ret = scratch_hole(ctx, t, len, &at);
+		if (!ret)
+			ret = tracee_lifeline_scratch(&t->tracee, at, len);
+		if (!ret)
+			ret = ckpt_task_syscall(
+			    t, SYS_mmap, (long)at, (long)len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, &addr);
+		if (!ret && (uint64_t)addr != at)
+			ret = addr < 0 && addr > -4096 ? (int)addr : -EEXIST;
+		if (ret) {
+			/* nothing was mapped there: the lifeline must not unmap it */
+			if ((uint64_t)addr != at)
+				tracee_lifeline_scratch(&t->tracee, 0, 0);
 			return ret;
-		if (addr < 0 && addr > -4096)
-			return (int)addr;
-		t->scratch = (uint64_t)addr;
+		}
+		t->scratch = at;
 		ret = put_batch_code(ctx, t);
 		if (ret)
 			return ret;
@@ -107,8 +173,10 @@ int ckpt_task_batch(struct ckpt_ctx *ctx, struct ckpt_task *t, struct tracee_cal
 		return ret;
 	if (n * sizeof(*calls) > (size_t)ctx->page_size)
 		return -E2BIG;
-	return tracee_batch(&t->tracee, scratch_page(ctx, t, SCRATCH_BATCH_CODE),
-			    scratch_page(ctx, t, SCRATCH_BATCH_TABLE), calls, n);
+	ret = tracee_batch(&t->tracee, scratch_page(ctx, t, SCRATCH_BATCH_CODE),
+			   scratch_page(ctx, t, SCRATCH_BATCH_TABLE), calls, n);
+	tell_unprotected(t);
+	return ret;
 }
 
 int ckpt_task_query(struct ckpt_ctx *ctx, struct ckpt_task *t, long nr, const long args[4],
@@ -135,8 +203,10 @@ static void drop_scratch(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	long r;
 
 	if (t->scratch && !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch,
-					     SCRATCH_PAGES * ctx->page_size, 0, 0, &r))
+					     SCRATCH_PAGES * ctx->page_size, 0, 0, &r)) {
 		t->scratch = 0;
+		tracee_lifeline_scratch(&t->tracee, 0, 0);
+	}
 }
 
 int ckpt_for_each_fd(struct ckpt_ctx *ctx,
@@ -189,9 +259,14 @@ int ckpt_task_fd_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2
 		return ret;
 	if (fd < 0)
 		return (int)fd;
-	cfd = ckpt_fetch_fd(t->pid, (int)fd);
-	ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r);
-	return cfd;
+	/* if cryo dies before the close, the task's lifeline closes it */
+	ret = tracee_lifeline_fd(&t->tracee, fd);
+	cfd = ret ? ret : ckpt_fetch_fd(t->pid, (int)fd);
+	if (!ckpt_task_syscall(t, SYS_close, fd, 0, 0, 0, &r))
+		tracee_lifeline_fd(&t->tracee, -1);
+	if (ret && cfd >= 0)
+		close(cfd);
+	return ret ? ret : cfd;
 }
 
 int ckpt_task_open(struct ckpt_ctx *ctx, struct ckpt_task *t, const char *path, int flags)
@@ -381,8 +456,9 @@ static int add_thread(struct ckpt_task *t, pid_t tid)
 	    (proc_read_stat(t->pid, tid, &n->stat) || n->stat.state == 'Z' || n->stat.state == 'X'))
 		return 0; /* gone, or on its way out */
 	if (ret) {
-		log_error("pid %d: cannot stop its thread %d with ptrace: %s", t->pid, tid,
-			  strerror(-ret));
+		if (!ckpt_tell_tracer(t->pid, tid))
+			log_error("pid %d: cannot stop its thread %d with ptrace: %s", t->pid, tid,
+				  strerror(-ret));
 		return ret;
 	}
 	t->nr_threads++;
@@ -471,8 +547,10 @@ static int seize_task(struct ckpt_ctx *ctx, size_t i) /* 1: gone, drop it */
 		    (t->stat.state == 'Z' || t->stat.state == 'X'))
 			t->zombie = true;
 		else if (ret) {
-			log_error("pid %d: cannot stop it with ptrace: %s%s", t->pid,
-				  strerror(-ret), seize_hint(ret));
+			/* held by another tracer: a debugger, or another cryo */
+			if (!ckpt_tell_tracer(t->pid, t->pid))
+				log_error("pid %d: cannot stop it with ptrace: %s%s", t->pid,
+					  strerror(-ret), seize_hint(ret));
 			return ret;
 		}
 	}
@@ -569,7 +647,9 @@ static int freeze(struct ckpt_ctx *ctx)
 			return -EAGAIN;
 		}
 		for (size_t i = 0; i < ctx->nr_tasks && !ret;) {
-			ret = seize_task(ctx, i);
+			ret = fault_at(ctx->tasks[i].pid, "stopping it");
+			if (!ret)
+				ret = seize_task(ctx, i);
 			if (ret == 1) {
 				drop_task(ctx, i);
 				ret = 0;
@@ -591,6 +671,8 @@ static int freeze(struct ckpt_ctx *ctx)
  */
 static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 {
+	/* undoing has no failure to report: a test may only kill cryo here */
+	fault_undoing(true);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
 		long r;
@@ -598,6 +680,7 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 
 		if (t->zombie)
 			continue;
+		fault_point_kill("letting a task go");
 		if (kill_them) {
 			kill(t->pid, SIGKILL);
 			/*
@@ -609,9 +692,10 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 				;
 			t->tracee.seized = false;
 		} else {
-			if (t->scratch)
-				ckpt_task_syscall(t, SYS_munmap, (long)t->scratch,
-						  SCRATCH_PAGES * ctx->page_size, 0, 0, &r);
+			if (t->scratch &&
+			    !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch,
+					       SCRATCH_PAGES * ctx->page_size, 0, 0, &r))
+				tracee_lifeline_scratch(&t->tracee, 0, 0);
 			t->scratch = 0;
 			release_threads(t, false);
 		}
@@ -620,6 +704,7 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 			log_error("pid %d: cannot resume it: %s", t->pid, strerror(-ret));
 		proc_status_free(&t->status);
 	}
+	fault_undoing(false);
 }
 
 static int write_header(struct ckpt_ctx *ctx)
@@ -651,27 +736,31 @@ static int dump(struct ckpt_ctx *ctx)
 {
 	int ret = 0;
 
+	pid_t root = ctx->opts->pid;
+
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
 		ret = task_dump_tree(ctx, &ctx->tasks[i]);
 	/* terminals before the files: a tty file's record comes with its pty (doc/pty.md 3) */
-	if (!ret)
+	if (!ret && !(ret = fault_at(root, "saving terminals")))
 		ret = tty_dump(ctx);
-	if (!ret)
+	if (!ret && !(ret = fault_at(root, "saving pipes")))
 		ret = pipe_dump(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
 
 		if (t->zombie)
 			continue; /* a zombie has nothing but its REC_TASK */
-		ret = files_dump(ctx, t);
-		if (!ret)
+		if (!(ret = fault_at(t->pid, "saving files")))
+			ret = files_dump(ctx, t);
+		if (!ret && !(ret = fault_at(t->pid, "saving memory")))
 			ret = mm_dump(ctx, t);
-		if (!ret)
+		if (!ret && !(ret = fault_at(t->pid, "saving its state")))
 			ret = task_dump_state(ctx, t);
-		if (!ret)
+		if (!ret && !(ret = fault_at(t->pid, "saving signals")))
 			ret = signal_dump(ctx, t);
 		for (size_t k = 0; k < t->nr_threads && !ret; k++)
-			ret = task_dump_thread(ctx, t, &t->threads[k]);
+			if (!(ret = fault_at(t->threads[k].pid, "saving a thread")))
+				ret = task_dump_thread(ctx, t, &t->threads[k]);
 	}
 	return ret;
 }
@@ -789,7 +878,8 @@ static int precopy(struct ckpt_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
 
-		if (!t->zombie && !mm_track_start(t, &ctx->tracks[ctx->nr_tracks]))
+		if (!t->zombie && !(ret = fault_at(t->pid, "arming write tracking")) &&
+		    !mm_track_start(t, &ctx->tracks[ctx->nr_tracks]))
 			ctx->nr_tracks++;
 	}
 	thaw(ctx, false);
@@ -800,8 +890,11 @@ static int precopy(struct ckpt_ctx *ctx)
 		return ret;
 	if (ctx->nr_tracks)
 		qsort(ctx->tracks, ctx->nr_tracks, sizeof(*ctx->tracks), cmp_track);
-	for (size_t i = 0; i < ctx->nr_tracks && !ret; i++)
-		ret = mm_precopy(ctx, &ctx->tracks[i]);
+	for (size_t i = 0; i < ctx->nr_tracks && !ret; i++) {
+		ret = fault_point("pre-copying memory");
+		if (!ret)
+			ret = mm_precopy(ctx, &ctx->tracks[i]);
+	}
 	if (ret && !ctx->w.error) /* a write error is told once, at the end */
 		log_error("pid %d: cannot pre-copy its memory: %s", ctx->opts->pid, strerror(-ret));
 	return ret ? ret : find_tree(ctx);
@@ -811,6 +904,7 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 {
 	int64_t frozen_at, frozen_us = 0;
 	struct ckpt_ctx ctx = { .opts = opts, .page_size = sysconf(_SC_PAGESIZE) };
+	struct ckpt_lock lock = { .fd = -1 };
 	bool thawed = false;
 	int ret;
 
@@ -819,12 +913,19 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 	ctx.objs = objhash_new();
 	if (!ctx.objs)
 		return -ENOMEM;
-	ret = find_tree(&ctx);
+	/* one checkpoint of a tree at a time (core/lock.h), taken before anything is touched */
+	ret = ckpt_lock_take(&lock, opts->pid);
+	if (!ret)
+		ret = find_tree(&ctx);
+	if (!ret)
+		ret = ckpt_lock_check_overlap(&lock, &ctx);
 	if (!ret)
 		ret = open_output(&ctx);
 	if (ret)
 		goto out_free;
-	ret = write_header(&ctx);
+	ret = fault_at(opts->pid, "writing the header");
+	if (!ret)
+		ret = write_header(&ctx);
 	if (!ret)
 		ret = incr_begin(&ctx);
 	/* an incremental image saves what changed since its parent: no pre-copy */
@@ -835,7 +936,7 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		ret = freeze(&ctx);
 	if (!ret)
 		ret = dump(&ctx);
-	if (!ret)
+	if (!ret && !(ret = fault_at(opts->pid, "re-arming write tracking")))
 		ret = incr_rearm(&ctx);
 	/* left running, the tree need not wait for the image to be durable */
 	if (!opts->kill || ret) {
@@ -844,7 +945,9 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		thawed = true;
 	}
 	if (!ret) {
-		ret = image_writer_finish(&ctx.w);
+		ret = fault_point("making the image durable");
+		if (!ret)
+			ret = image_writer_finish(&ctx.w);
 		if (ret)
 			log_error("%s: cannot write the image: %s", opts->output, strerror(-ret));
 	} else if (ctx.w.error) {
@@ -862,6 +965,7 @@ int checkpoint_run(const struct checkpoint_opts *opts)
 		log_info("pid %d: checkpointed into %s; the tree was frozen %lld us", opts->pid,
 			 opts->output, (long long)frozen_us);
 out_free:
+	ckpt_lock_release(&lock);
 	free_tracks(&ctx);
 	incr_free(&ctx);
 	free(ctx.tasks);

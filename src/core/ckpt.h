@@ -26,8 +26,9 @@ struct ckpt_task {
 	uint32_t objref;
 	uint32_t mm_objref;
 	uint32_t fdt_objref;
-	uint64_t scratch; /* a page mapped in the task for injected syscalls, 0 if none */
-	bool zombie;	  /* exited, not reaped: only its REC_TASK is written */
+	uint64_t scratch;      /* a page mapped in the task for injected syscalls, 0 if none */
+	bool zombie;	       /* exited, not reaped: only its REC_TASK is written */
+	bool told_unprotected; /* the warning that it has no lifeline was given */
 	/*
 	 * A live process's other threads, each seized, as tasks of their own
 	 * (pid is the tid; stat, status and tracee are the thread's). What a

@@ -2,9 +2,10 @@
 /*
  * The restart driver.
  *
- * 1. Read and validate the whole image; check this machine can take it
- *    (page size, XSAVE layout, terminal and signal constants) and the pids
- *    are free.
+ * 1. Read and validate the whole image, from files the caller can trust
+ *    (or --trust-image); check that a caller other than root restores only
+ *    its own credentials, that this machine can take the image (page size,
+ *    XSAVE layout, terminal and signal constants) and the pids are free.
  * 2. clone3 with set_tid gives the task its old pid. The child, still a
  *    copy of cryo, recreates what ordinary C can (files, directories,
  *    limits, signal handlers and pending signals, session), then builds the
@@ -46,6 +47,7 @@
 
 #include "arch/arch.h"
 #include "core/rst.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/util.h"
@@ -61,6 +63,16 @@ extern const unsigned char _binary_restorer_bin_end[];
 #define THREAD_STACK	(16u << 10) /* each other thread's, in the restorer */
 
 /* --- child side ---------------------------------------------------------------- */
+
+/* A step a test may make fail, or die at (lib/fault.h): said in one line, as a real failure is. */
+static int fault_at(const struct rst_ctx *ctx, const char *step)
+{
+	int ret = fault_point(step);
+
+	if (ret)
+		log_error("%s: %s: %s (injected fault)", ctx->opts->image, step, strerror(-ret));
+	return ret;
+}
 
 int rst_fail(struct rst_ctx *ctx, int err, const char *fmt, ...)
 {
@@ -809,6 +821,139 @@ static int check_machine(struct rst_ctx *ctx)
 	return 0;
 }
 
+/* --- whose credentials ---------------------------------------------------------- */
+
+/* The first of WANT's ids (real, effective, saved, fs) that is none of HAVE's; -1 if none. */
+static int foreign_id(const uint32_t want[4], const uint32_t have[4])
+{
+	for (int i = 0; i < 4; i++)
+		if (want[i] != have[0] && want[i] != have[1] && want[i] != have[2] &&
+		    want[i] != have[3])
+			return i;
+	return -1;
+}
+
+static bool has_group(const uint32_t *groups, size_t nr, uint32_t g)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+/*
+ * The same set as the caller's, not a subset: leaving a group can open what
+ * an ACL entry of that group denies, which is why setgroups() is privileged.
+ */
+static bool same_groups(const struct rec_creds *c, const struct proc_status *me)
+{
+	const uint32_t *groups = (const uint32_t *)(c + 1);
+
+	for (uint32_t i = 0; i < c->nr_groups; i++)
+		if (!has_group(me->groups, me->nr_groups, groups[i]))
+			return false;
+	for (size_t i = 0; i < me->nr_groups; i++)
+		if (!has_group(groups, c->nr_groups, me->groups[i]))
+			return false;
+	return true;
+}
+
+/* Every capability set of C within what the caller may give (its permitted and bounding sets). */
+static bool caps_within(const struct rec_creds *c, const struct proc_status *me)
+{
+	uint64_t prm = me->cap_prm;
+
+	return !(c->cap_prm & ~prm) && !(c->cap_eff & ~prm) && !(c->cap_amb & ~prm) &&
+	       !(c->cap_inh & ~(prm | me->cap_inh)) && !(c->cap_bnd & ~me->cap_bnd);
+}
+
+/* Why the caller ME may not give a task the credentials C, in WHY; false if it may. */
+static bool foreign_creds(const struct rec_creds *c, const struct proc_status *me, char *why,
+			  size_t why_len)
+{
+	int i;
+
+	if ((i = foreign_id(c->uid, me->uid)) >= 0)
+		snprintf(why, why_len, "ran as uid %u", c->uid[i]);
+	else if ((i = foreign_id(c->gid, me->gid)) >= 0)
+		snprintf(why, why_len, "ran as gid %u", c->gid[i]);
+	else if (!same_groups(c, me))
+		snprintf(why, why_len, "ran with other supplementary groups than yours");
+	else if (!caps_within(c, me))
+		snprintf(why, why_len, "ran with capabilities you do not have (permitted %#llx)",
+			 (unsigned long long)c->cap_prm);
+	else
+		return false;
+	return true;
+}
+
+/* The pid of the task OBJREF (the reader made sure it is one). */
+static pid_t pid_of_task(const struct image *img, uint32_t objref)
+{
+	for (size_t i = 0; i < img->nr_recs; i++) {
+		const struct rec_task *t = img->recs[i].payload;
+
+		if (img->recs[i].type == REC_TASK && t->objref == objref)
+			return t->pid;
+	}
+	return 0;
+}
+
+/*
+ * A restart by another user than root gives every task the caller's own
+ * credentials or none: an image is a file anyone could have made, and
+ * cryo must not become the way to get another user's uid or capabilities
+ * (were it ever given CAP_SETUID, or run by a user holding some). Checked
+ * on the image before anything starts, so the restart is refused whole,
+ * never half-way in a restorer. Root restores whatever the image holds.
+ */
+static int check_creds(struct rst_ctx *ctx)
+{
+	const struct image *img = ctx->img;
+	struct proc_status me;
+	char why[128];
+	int ret;
+
+	if (geteuid() == 0)
+		return 0;
+	ret = proc_read_status(getpid(), 0, &me);
+	if (ret) {
+		log_error("cannot read restart's own credentials in /proc: %s", strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < img->nr_recs && !ret; i++) {
+		const struct rec_creds *c = img->recs[i].payload;
+
+		if (img->recs[i].type != REC_CREDS || !foreign_creds(c, &me, why, sizeof(why)))
+			continue;
+		log_error("%s: pid %d %s; a restart by uid %u can only restore its own credentials",
+			  ctx->opts->image, (int)pid_of_task(img, c->task_objref), why, me.uid[1]);
+		ret = -EPERM;
+	}
+	proc_status_free(&me);
+	return ret;
+}
+
+/* A live task holds PID (ST its stat): names it, or a thread's process (what one stops). */
+static void tell_pid_in_use(pid_t pid, struct proc_stat *st)
+{
+	struct proc_status s;
+	pid_t tgid = pid;
+
+	if (!proc_read_status(pid, 0, &s)) {
+		tgid = s.tgid;
+		proc_status_free(&s);
+	}
+	if (tgid != pid && tgid > 0 && !proc_read_stat(tgid, 0, st))
+		log_error("pid %d is in use by a thread of pid %d (%s); stop it, or restart in a "
+			  "new pid namespace",
+			  pid, tgid, st->comm);
+	else
+		log_error("pid %d is in use by a live task (%s); stop it, or restart in a new pid "
+			  "namespace",
+			  pid, st->comm);
+}
+
 /* A pid held by a zombie or an exiting task is waited for; a live one is an error. */
 static int wait_pid_free(pid_t pid)
 {
@@ -818,10 +963,7 @@ static int wait_pid_free(pid_t pid)
 		if (kill(pid, 0) < 0 && errno == ESRCH)
 			return 0;
 		if (proc_read_stat(pid, 0, &st) == 0 && st.state != 'Z' && st.state != 'X') {
-			log_error(
-			    "pid %d is in use by a live task (%s); stop it, or restart in a new "
-			    "pid namespace",
-			    pid, st.comm);
+			tell_pid_in_use(pid, &st);
 			return -EBUSY;
 		}
 		if (waited >= PID_WAIT_MS) {
@@ -1154,6 +1296,9 @@ static int await_born(struct rst_ctx *ctx, int fd)
 		t = r.step == RST_STEP_BORN ? task_by_pid(ctx, r.pid) : NULL;
 		if (!t || t->seized)
 			continue;
+		/* born, not traced yet: it must die with restart all the same */
+		if ((err = fault_at(ctx, "a task was born")))
+			return err;
 		/* the threads its restorer makes are traced from birth (TRACECLONE) */
 		if (ptrace(PTRACE_SEIZE, t->pid, NULL,
 			   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
@@ -1448,6 +1593,35 @@ static void kill_tree(struct rst_ctx *ctx)
 	}
 }
 
+/*
+ * The commit point: every task is whole, so from here on a restart that
+ * dies (SIGKILL) must leave the tree running, not half of it. Each tracee
+ * stops dying with restart: if it goes now, the kernel lets them all go.
+ */
+static int commit_tree(struct rst_ctx *ctx)
+{
+	const long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct rst_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		for (size_t k = 0; k <= t->nr_threads; k++) {
+			pid_t tid = k < t->nr_threads ? t->threads[k].pid : t->pid;
+
+			if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts) < 0) {
+				int err = errno;
+
+				log_error("pid %d: cannot let its thread %d outlive restart: %s",
+					  t->pid, tid, strerror(err));
+				return -err;
+			}
+		}
+	}
+	return 0;
+}
+
 /* The tasks stopped at the end of their restorers: finish them from outside, then let go. */
 static int finish_tree(struct rst_ctx *ctx)
 {
@@ -1462,7 +1636,9 @@ static int finish_tree(struct rst_ctx *ctx)
 			log_error("pid %d: its restorer block was never reported", t->pid);
 			return -EIO;
 		}
-		ret = finish_task(t, t->block, t->block_len);
+		ret = fault_at(ctx, "finishing a task");
+		if (!ret)
+			ret = finish_task(t, t->block, t->block_len);
 	}
 	if (!ret)
 		ret = tty_restore_finish(ctx);
@@ -1470,6 +1646,10 @@ static int finish_tree(struct rst_ctx *ctx)
 		ret = lazy_serve(ctx);
 	if (!ret && ctx->opts->pidfile)
 		ret = write_pidfile(ctx->opts->pidfile, ctx->tasks[0].pid);
+	if (!ret)
+		ret = fault_at(ctx, "committing");
+	if (!ret)
+		ret = commit_tree(ctx);
 	if (ret)
 		return ret;
 	/* children first: by the time a parent runs, its children are whole */
@@ -1478,6 +1658,7 @@ static int finish_tree(struct rst_ctx *ctx)
 
 		if (t->zombie)
 			continue;
+		fault_point_kill("after the commit: letting a task go");
 		/* a task stopped by job control goes back into its stop once untraced */
 		if (t->core->stopped)
 			kill(t->pid, SIGSTOP);
@@ -1524,11 +1705,15 @@ static int run_tree(struct rst_ctx *ctx)
 	ctx->go_fd = go[0];
 	ctx->parent_fds[0] = report[0];
 	ctx->parent_fds[1] = go[1];
-	ret = spawn(ctx, &ctx->tasks[0], &pid);
+	ret = fault_at(ctx, "making the tree");
+	if (!ret)
+		ret = spawn(ctx, &ctx->tasks[0], &pid);
 	close(report[1]);
 	close(go[0]);
 	if (!ret)
 		ret = await_born(ctx, report[0]);
+	if (!ret)
+		ret = fault_at(ctx, "letting the tree go");
 	/* one byte for each task and each group helper */
 	for (size_t i = 0; i < n + ctx->nr_helpers && !ret; i++)
 		if (write(go[1], "g", 1) != 1) {
@@ -1537,6 +1722,8 @@ static int run_tree(struct rst_ctx *ctx)
 		}
 	if (!ret)
 		ret = await_restored(ctx, report[0]);
+	if (!ret)
+		ret = fault_at(ctx, "checking page data");
 	if (!ret)
 		ret = ctx->opts->lazy ? check_eager_pages(ctx) : check_all_pages(ctx);
 	if (!ret)
@@ -1556,11 +1743,15 @@ static int load_image(struct rst_ctx *ctx)
 	char reason[320];
 	int ret;
 
-	ret = image_source_open(&ctx->src, path);
-	if (ret) {
+	ret = image_source_open_flags(&ctx->src, path,
+				      ctx->opts->trust_image ? 0 : IMAGE_SOURCE_CHECK_TRUST, reason,
+				      sizeof(reason));
+	if (ret && reason[0])
+		log_error("%s: %s", path, reason);
+	else if (ret)
 		log_error("%s: cannot read image: %s", path, strerror(-ret));
+	if (ret)
 		return ret;
-	}
 	ret = image_parse(ctx->src.buf, ctx->src.len,
 			  IMAGE_PARSE_DEFER_PAGE_CRC | IMAGE_PARSE_RELEASE_BEHIND, &ctx->img, &err);
 	if (ret) {
@@ -1609,6 +1800,8 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 
 	ctx.src.fd = -1;
 	ret = load_image(&ctx);
+	if (!ret && !(ret = fault_at(&ctx, "checking credentials")))
+		ret = check_creds(&ctx); /* before a session's holder or any task exists */
 	if (!ret && ctx.img->session && !opts->in_session && opts->on_session) {
 		char name[sizeof(ctx.img->session->name)];
 
@@ -1636,7 +1829,7 @@ int restart_run(const struct restart_opts *opts, int *ret_status)
 	if (!ret && !ctx.objs)
 		ret = -ENOMEM;
 	/* terminals first: made by restart itself, so a pty that cannot be had harms nothing */
-	if (!ret)
+	if (!ret && !(ret = fault_at(&ctx, "opening terminals")))
 		ret = tty_restore_open(&ctx);
 	if (!ret)
 		ret = run_tree(&ctx);

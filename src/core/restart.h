@@ -19,6 +19,7 @@ struct restart_opts {
 	bool detach;
 	bool lazy; /* pages come on first touch, from a page server (doc/performance.md) */
 	bool pty_index_exact; /* a pty whose index is taken fails the restart */
+	bool trust_image;     /* --trust-image: no owner and mode check of the image files */
 	enum tty_mode tty;
 	const char *session_name; /* --name: of the session restart makes, if it makes one */
 	/*

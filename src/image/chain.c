@@ -36,33 +36,65 @@ int image_identity(const struct image *img, const struct image_source *src, uint
 	return 0;
 }
 
-/*
- * The parent's file: the path the child recorded, or, when that is gone,
- * the same name beside the child (images moved together).
- */
-static int open_parent_source(const char *child_path, const char *parent_path,
-			      struct image_source *src, char **ret_path)
+/* The parent's name beside the child, in the child's directory (malloc'd); NULL without memory. */
+static char *beside_child(const char *child_path, const char *parent_path)
 {
-	char *dir_copy, *base_copy, *beside = NULL;
-	int ret = image_source_open(src, parent_path);
+	char *dir_copy = strdup(child_path), *base_copy = strdup(parent_path), *beside = NULL;
 
-	if (!ret || ret != -ENOENT)
-		return ret ? ret : (*ret_path = strdup(parent_path)) ? 0 : -ENOMEM;
-	dir_copy = strdup(child_path);
-	base_copy = strdup(parent_path);
 	if (dir_copy && base_copy &&
 	    asprintf(&beside, "%s/%s", dirname(dir_copy), basename(base_copy)) < 0)
 		beside = NULL;
 	free(dir_copy);
 	free(base_copy);
-	if (!beside)
+	return beside;
+}
+
+/*
+ * PATH opened as the child was (a parent's pages are restored as much as
+ * the child's: the same trust check); a refusal names PATH in ERR.
+ */
+static int open_as_child(const struct image_link *child, const char *path, struct image_source *src,
+			 char *err, size_t err_len)
+{
+	char reason[200];
+	int ret = image_source_open_flags(src, path, child->src.flags, reason, sizeof(reason));
+
+	if (ret && reason[0])
+		chain_fail(err, err_len, ret, "%s (parent image of %s): %s", path, child->path,
+			   reason);
+	return ret;
+}
+
+/*
+ * The parent's file: the path the child recorded, or, when that is gone,
+ * the same name beside the child (images moved together). ERR is filled
+ * only when the trust check refused one.
+ */
+static int open_parent_source(const struct image_link *child, struct image_source *src,
+			      char **ret_path, char *err, size_t err_len)
+{
+	const char *recorded = child->img->parent_path;
+	char *path = strdup(recorded);
+	int ret;
+
+	err[0] = '\0';
+	if (!path)
 		return -ENOMEM;
-	ret = image_source_open(src, beside);
-	if (ret) {
-		free(beside);
-		return -ENOENT;
+	ret = open_as_child(child, path, src, err, err_len);
+	if (ret == -ENOENT) {
+		free(path);
+		path = beside_child(child->path, recorded);
+		if (!path)
+			return -ENOMEM;
+		ret = open_as_child(child, path, src, err, err_len);
+		if (ret && !err[0])
+			ret = -ENOENT; /* the recorded path is the one to report */
 	}
-	*ret_path = beside;
+	if (ret) {
+		free(path);
+		return ret;
+	}
+	*ret_path = path;
 	return 0;
 }
 
@@ -80,7 +112,9 @@ static int open_parent(struct image_chain *c, char *err, size_t err_len)
 	if (c->nr > IMAGE_CHAIN_MAX)
 		return chain_fail(err, err_len, -ELOOP, "%s: more than %d parent images",
 				  c->links[0].path, IMAGE_CHAIN_MAX);
-	ret = open_parent_source(child->path, child->img->parent_path, &l->src, &l->path);
+	ret = open_parent_source(child, &l->src, &l->path, err, err_len);
+	if (ret && err[0])
+		return ret; /* refused by the trust check: ERR says why */
 	if (ret)
 		return chain_fail(err, err_len, ret, "%s: cannot read its parent image %s: %s",
 				  child->path, child->img->parent_path, strerror(-ret));

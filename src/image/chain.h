@@ -44,8 +44,9 @@ struct page_extent {
 
 /*
  * Makes IMG (read from SRC, at PATH) links[0] of CHAIN, then opens, reads
- * and checks its parents in turn. CHAIN owns nothing of links[0]; it owns
- * the parents. -errno with ERR filled.
+ * and checks its parents in turn, each opened with SRC's flags (the trust
+ * check of a restart applies to every image of the chain). CHAIN owns
+ * nothing of links[0]; it owns the parents. -errno with ERR filled.
  */
 int image_chain_open(struct image_chain *chain, const char *path, struct image *img,
 		     const struct image_source *src, char *err, size_t err_len);

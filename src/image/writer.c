@@ -41,7 +41,7 @@ int image_writer_open_fd(struct image_writer *w, int fd)
 
 int image_writer_open_path(struct image_writer *w, const char *path)
 {
-	char *dir_copy, *base_copy;
+	char *dir_copy, *base_copy, *dir;
 	int fd, ret;
 
 	ret = writer_init(w, -1);
@@ -50,13 +50,21 @@ int image_writer_open_path(struct image_writer *w, const char *path)
 	dir_copy = strdup(path);
 	base_copy = strdup(path);
 	w->final_path = strdup(path);
-	if (!dir_copy || !base_copy || !w->final_path ||
-	    asprintf(&w->tmp_path, "%s/.%s.XXXXXX", dirname(dir_copy), basename(base_copy)) < 0) {
+	dir = dir_copy ? dirname(dir_copy) : NULL; /* once: dirname() may cut its argument */
+	if (!dir || !base_copy || !w->final_path ||
+	    asprintf(&w->tmp_path, "%s/.%s.XXXXXX", dir, basename(base_copy)) < 0) {
 		w->tmp_path = NULL;
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	fd = mkostemp(w->tmp_path, O_CLOEXEC); /* mode 0600 */
+	/*
+	 * Unnamed until complete (O_TMPFILE): a cryo killed halfway leaves
+	 * nothing behind. Where the filesystem cannot, a named temporary file.
+	 */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	w->unnamed = fd >= 0;
+	if (fd < 0)
+		fd = mkostemp(w->tmp_path, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0) {
 		ret = -errno;
 		free(w->tmp_path);
@@ -72,6 +80,33 @@ out_free:
 	if (ret)
 		image_writer_close(w);
 	return ret;
+}
+
+/*
+ * Links the unnamed file under a fresh temporary name (tmp_path, its
+ * XXXXXX filled in), for rename() to put over the final name atomically.
+ */
+static int give_name(struct image_writer *w)
+{
+	char proc[64];
+	size_t len = strlen(w->tmp_path);
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
+	for (int tries = 0; tries < 100; tries++) {
+		uint64_t r = (uint64_t)random() << 31 ^ (uint64_t)random();
+
+		for (size_t i = len - 6; i < len; i++, r /= 36)
+			w->tmp_path[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[r % 36];
+		if (!linkat(w->fd, "", AT_FDCWD, w->tmp_path, AT_EMPTY_PATH) ||
+		    (errno != EEXIST &&
+		     !linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp_path, AT_SYMLINK_FOLLOW))) {
+			w->unnamed = 0; /* named now: close removes it unless renamed */
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
 }
 
 static int writer_fail(struct image_writer *w, int err)
@@ -279,7 +314,7 @@ int image_writer_finish(struct image_writer *w)
 {
 	struct rec_trailer tr = { 0 };
 	struct rec_hdr rh = { .type = REC_TRAILER, .len = sizeof(tr) };
-	int ret;
+	int ret = 0;
 
 	if (w->error)
 		return w->error;
@@ -300,8 +335,9 @@ int image_writer_finish(struct image_writer *w)
 		return w->error;
 	if (!w->final_path)
 		return 0;
-	if (fsync(w->fd) < 0 || rename(w->tmp_path, w->final_path) < 0)
-		return writer_fail(w, -errno);
+	if (fsync(w->fd) < 0 || (w->unnamed && (ret = give_name(w))) ||
+	    rename(w->tmp_path, w->final_path) < 0)
+		return writer_fail(w, ret ? ret : -errno);
 	free(w->tmp_path);
 	w->tmp_path = NULL; /* renamed: close must not unlink it */
 	ret = fsync_parent_dir(w->final_path);
@@ -310,7 +346,7 @@ int image_writer_finish(struct image_writer *w)
 
 void image_writer_close(struct image_writer *w)
 {
-	if (w->tmp_path)
+	if (w->tmp_path && !w->unnamed)
 		unlink(w->tmp_path);
 	if (w->owns_fd && w->fd >= 0)
 		close(w->fd);

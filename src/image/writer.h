@@ -4,10 +4,12 @@
  * the running CRC32C and record count for the trailer, buffers small
  * records, and writes page data straight from the caller's buffers.
  *
- * To a path: the image is written to a temporary file in the same directory
- * (mode 0600), fsynced and renamed over the final name by
- * image_writer_finish(); image_writer_close() removes it if not finished, so a failed
- * checkpoint never leaves a partial image under the final name.
+ * To a path: the image is written to an unnamed file (O_TMPFILE, mode 0600)
+ * in the same directory, fsynced, linked under a temporary name and renamed
+ * over the final name by image_writer_finish(); so a failed checkpoint, or
+ * a killed one, never leaves a partial image, under the final name or any
+ * other. Where the filesystem has no O_TMPFILE, the temporary file is
+ * named from the start, and image_writer_close() removes it if not finished.
  * To a stream (a pipe, stdout): bytes go out in order; finish flushes.
  *
  * Errors are sticky: after the first failure every call returns it, so a
@@ -26,6 +28,7 @@ struct image_writer {
 	int owns_fd;
 	char *final_path; /* NULL when streaming */
 	char *tmp_path;
+	int unnamed;	     /* the file has no name yet (O_TMPFILE): tmp_path is a template */
 	uint64_t offset;     /* bytes of image produced so far */
 	uint64_t nr_records; /* records written, header included */
 	uint32_t crc;	     /* running CRC32C of everything but page data */

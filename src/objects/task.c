@@ -418,13 +418,43 @@ int task_dump_state(struct ckpt_ctx *ctx, struct ckpt_task *t)
  */
 int task_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *t, struct ckpt_task *th)
 {
+	uint64_t out, len = 0;
 	int ret;
 
+	/*
+	 * The scratch pages are the process's, made by its main thread. If
+	 * cryo dies, exactly one lifeline must remove them, and not while a
+	 * thread still runs batch code in them: while the thread is injected
+	 * into, they are its lifeline's to remove, after the batch. The
+	 * thread's lifeline is the process's second slot, free again once it
+	 * is restored.
+	 */
+	ret = ckpt_task_batch_out(ctx, t, &out);
 	th->scratch = t->scratch;
-	th->tracee.syscall_ip = t->tracee.syscall_ip; /* one address space: found once */
-	ret = dump_core(ctx, th, true);
-	t->scratch = th->scratch; /* one it made is the process's to remove */
+	th->tracee.lifeline_slot = 1;
+	if (!ret && t->tracee.lifeline_armed) {
+		len = t->tracee.life.scratch_len;
+		ret = tracee_arm(&th->tracee);
+		if (!ret)
+			ret = tracee_lifeline_scratch(&th->tracee, t->scratch, len);
+		if (!ret)
+			ret = tracee_lifeline_scratch(&t->tracee, 0, 0);
+	}
+	if (!ret)
+		ret = dump_core(ctx, th, true);
 	th->scratch = 0;
+	/* back to the main thread's lifeline, the thread out of the batch code first */
+	if (len) {
+		int err = tracee_park(&th->tracee);
+
+		if (!err)
+			err = tracee_lifeline_scratch(&t->tracee, t->scratch, len);
+		if (!err)
+			err = tracee_lifeline_scratch(&th->tracee, 0, 0);
+		ret = ret ? ret : err;
+	}
+	if (!ret)
+		ret = tracee_restore(&th->tracee);
 	if (!ret)
 		ret = dump_regs(ctx, th);
 	return ret ? ret : signal_dump_thread(ctx, th);

@@ -25,13 +25,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/ckpt.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "objects/tty_line.h"
@@ -600,6 +605,18 @@ static int restore_node_times(const struct ck_pty *p)
 	return utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
 }
 
+static int keeper_sync = -1; /* in the keeper under fault injection: its line to cryo */
+
+/* Under fault injection, the keeper waits here for cryo to have its fault (or die). */
+static void keeper_pause(void)
+{
+	char c = 'g';
+
+	if (keeper_sync >= 0 && write(keeper_sync, &c, 1) == 1)
+		while (read(keeper_sync, &c, 1) < 0 && errno == EINTR)
+			;
+}
+
 /*
  * Gathers the queues of a pty of the tree and puts them straight back
  * (doc/pty.md 5.5 and 5.6). Without a live slave file of the tree, cryo
@@ -635,6 +652,7 @@ static int state_paired(struct ck_ttys *tt, int at)
 	if (!ret && s >= 0) {
 		step = "reading its queues";
 		ret = tty_line_gather(mf->cfd, s, &p->line);
+		keeper_pause();
 		/* put back at once, whatever was gathered: leave-running, --kill and failure alike
 		 */
 		err = tty_line_apply(mf->cfd, s, &p->line, &step);
@@ -691,6 +709,168 @@ static int state(struct ck_ttys *tt)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * --- 3b. the queues' keeper ----------------------------------------------------------------
+ * Reading a queue empties it; putting it back takes a while. Were cryo
+ * killed in between, the bytes would be lost. So state() runs in a child,
+ * the keeper, in a session of its own and deaf to signals: whatever
+ * happens to cryo, it puts every pair back before it exits. What it read
+ * comes back to cryo through shared memory (doc/reliability.md).
+ */
+
+struct keeper_slot {
+	struct ck_pty pty; /* its line's pointers are the keeper's: see the offsets */
+	uint64_t in_off, out_off, segs_off;
+};
+
+/* The most one pty takes: both queues at their limit, and the input's pieces. */
+#define KEEPER_PTY_BYTES                                                                           \
+	(2 * (uint64_t)CRYO_TTY_QUEUE_MAX +                                                        \
+	 (uint64_t)CRYO_TTY_QUEUE_MAX * sizeof(struct rec_tty_seg))
+
+static uint64_t put(uint8_t *area, uint64_t *at, const void *data, size_t len)
+{
+	uint64_t off = *at;
+
+	if (len)
+		memcpy(area + off, data, len);
+	*at += (len + 7) & ~(size_t)7;
+	return off;
+}
+
+/* In the keeper: what state() found, into AREA. */
+static void keeper_hand_over(const struct ck_ttys *tt, uint8_t *area)
+{
+	struct keeper_slot *slots = (struct keeper_slot *)area;
+	uint64_t at = tt->nr_ptys * sizeof(*slots);
+
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		const struct tty_line *l = &tt->ptys[i].line;
+
+		slots[i].pty = tt->ptys[i];
+		slots[i].in_off = put(area, &at, l->in.data, l->in.len);
+		slots[i].out_off = put(area, &at, l->out.data, l->out.len);
+		slots[i].segs_off = put(area, &at, l->segs, l->nr_segs * sizeof(*l->segs));
+	}
+}
+
+/* In cryo: the keeper's findings, copied into the ptys. */
+static int keeper_take_over(struct ck_ttys *tt, const uint8_t *area)
+{
+	const struct keeper_slot *slots = (const struct keeper_slot *)area;
+
+	for (size_t i = 0; i < tt->nr_ptys; i++) {
+		const struct tty_line *kl = &slots[i].pty.line;
+		struct ck_pty *p = &tt->ptys[i];
+		int ret;
+
+		tty_line_free(&p->line);
+		*p = slots[i].pty;
+		memset(&p->line.in, 0, sizeof(p->line.in));
+		memset(&p->line.out, 0, sizeof(p->line.out));
+		p->line.segs = NULL;
+		p->line.nr_segs = p->line.segs_cap = 0;
+		ret = tty_bytes_add(&p->line.in, area + slots[i].in_off, kl->in.len);
+		if (!ret)
+			ret = tty_bytes_add(&p->line.out, area + slots[i].out_off, kl->out.len);
+		for (size_t k = 0; k < kl->nr_segs && !ret; k++) {
+			const struct rec_tty_seg *seg =
+			    (const struct rec_tty_seg *)(area + slots[i].segs_off) + k;
+
+			ret = tty_line_add_seg(&p->line, seg->len, seg->end);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static __attribute__((noreturn)) void keeper_main(struct ck_ttys *tt, uint8_t *area, int sync)
+{
+	sigset_t all;
+	int ret;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	setsid();
+	keeper_sync = sync;
+	ret = state(tt);
+	if (!ret)
+		keeper_hand_over(tt, area);
+	_exit(ret ? 1 : 0);
+}
+
+/* Waits for the keeper; under fault injection, has its fault while the queues are out. */
+static int keeper_wait(pid_t pid, int sync)
+{
+	int status, ret = 0;
+	char c;
+
+	while (sync >= 0 && read(sync, &c, 1) == 1) {
+		int err = fault_point("terminal queues read by the keeper, not yet put back");
+
+		if (err && !ret) {
+			log_error("pid %d: terminal queues: %s (injected fault)", getpid(),
+				  strerror(-err));
+			ret = err;
+		}
+		c = 'c';
+		if (write(sync, &c, 1) != 1)
+			break;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (ret)
+		return ret;
+	/* a failure was said by the keeper itself */
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static int state_kept(struct ck_ttys *tt)
+{
+	size_t len = tt->nr_ptys * (sizeof(struct keeper_slot) + KEEPER_PTY_BYTES);
+	int sv[2] = { -1, -1 }, ret = 0;
+	uint8_t *area;
+	pid_t pid;
+
+	if (!tt->nr_ptys)
+		return 0;
+	area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
+	if (area == MAP_FAILED ||
+	    (fault_active() && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)) {
+		ret = -errno;
+		log_error("pid %d: cannot set up the terminals' keeper: %s", getpid(),
+			  strerror(-ret));
+		if (area != MAP_FAILED)
+			munmap(area, len);
+		return ret;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		keeper_main(tt, area, sv[1]);
+	}
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (pid < 0) {
+		ret = -errno;
+		log_error("pid %d: cannot start the terminals' keeper: %s", getpid(),
+			  strerror(-ret));
+	}
+	if (!ret)
+		ret = keeper_wait(pid, sv[0]);
+	if (!ret)
+		ret = keeper_take_over(tt, area);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	munmap(area, len);
+	return ret;
 }
 
 /* --- 4. records ---------------------------------------------------------------------- */
@@ -975,7 +1155,7 @@ int tty_dump(struct ckpt_ctx *ctx)
 	if (!ret)
 		ret = find_cttys(&tt);
 	if (!ret)
-		ret = state(&tt);
+		ret = state_kept(&tt);
 	for (size_t i = 0; i < tt.nr_ptys && !ret; i++)
 		ret = write_pty(&tt, (int)i);
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)

@@ -3,13 +3,16 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "lib/fault.h"
 #include "lib/util.h"
 
 #define SEIZE_MAX_SIGNAL_STOPS 64
@@ -113,35 +116,6 @@ int tracee_seize(struct tracee *t, pid_t tid)
 	return ret;
 }
 
-int tracee_detach(struct tracee *t)
-{
-	int ret = 0, err;
-
-	if (!t->seized)
-		return 0;
-	if (t->regs_changed) {
-		/*
-		 * After an injected syscall the task stops at a syscall exit, not
-		 * in signal delivery, so the kernel will not restart the syscall
-		 * it was interrupted in: do it here, as the kernel would have.
-		 */
-		arch_regs_t regs = t->regs;
-
-		arch_regs_restart_syscall(&regs, RESTART_IN_PLACE);
-		ret = set_regs(t->tid, &regs);
-	}
-	if (t->mask_blocked) {
-		int r = set_sigmask(t->tid, t->sigmask);
-
-		ret = ret ? ret : r;
-		t->mask_blocked = false;
-	}
-	/* detached even so: a task left traced and stopped is worse than an EINTR */
-	err = (int)ptrace_req(PTRACE_DETACH, t->tid, NULL, NULL);
-	t->seized = false;
-	return ret ? ret : err;
-}
-
 int tracee_get_xstate(struct tracee *t, void *buf, size_t size, size_t *ret_len)
 {
 	struct iovec iov = { buf, size };
@@ -153,15 +127,16 @@ int tracee_get_xstate(struct tracee *t, void *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
-/* Finds a syscall instruction in the task's vdso, so nothing needs patching. */
-static int find_syscall_ip(struct tracee *t)
+#define VDSO_MAX 16384
+
+/* The task's vdso, read into BUF: its start in *ret_start, its length in *ret_len. */
+static int read_vdso(pid_t tid, unsigned char *buf, uint64_t *ret_start, size_t *ret_len)
 {
 	char path[64], line[512];
-	unsigned char code[16384];
 	unsigned long start = 0, end = 0;
 	FILE *maps;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->tid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid);
 	maps = fopen(path, "re");
 	if (!maps)
 		return -errno;
@@ -169,20 +144,144 @@ static int find_syscall_ip(struct tracee *t)
 		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &start, &end) == 2)
 			break;
 	fclose(maps);
-	if (!start || end - start > sizeof(code))
+	if (!start || end - start > VDSO_MAX)
 		return -ENOTSUP;
-	{
-		struct iovec local = { code, end - start }, remote = { (void *)start, end - start };
+	struct iovec local = { buf, end - start }, remote = { (void *)start, end - start };
 
-		if (process_vm_readv(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)(end - start))
-			return -errno ? -errno : -EIO;
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)(end - start))
+		return -EIO;
+	*ret_start = start;
+	*ret_len = end - start;
+	return 0;
+}
+
+/*
+ * Where the vdso's ELF image ends (its section headers come last): the
+ * rest of its pages is zero padding nobody uses. 0 if it is no ELF.
+ */
+static size_t vdso_image_end(const unsigned char *vdso, size_t len)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)vdso;
+	size_t end;
+
+	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+		return 0;
+	end = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+	return end > eh->e_shoff && end <= len ? end : 0;
+}
+
+static size_t lifeline_stride(void)
+{
+	return (arch_lifeline_len + 63) & ~(size_t)63;
+}
+
+/*
+ * Finds where the task's injected syscalls run: its lifeline slot in the
+ * vdso's padding when there is room (and it is all zero: not another
+ * cryo's, left by one that died), else a syscall instruction of the vdso.
+ */
+static int find_syscall_ip(struct tracee *t)
+{
+	unsigned char vdso[VDSO_MAX];
+	uint64_t start = 0;
+	size_t len = 0, need = TRACEE_LIFELINE_SLOTS * lifeline_stride(), at;
+	int ret = read_vdso(t->tid, vdso, &start, &len);
+
+	if (ret)
+		return ret;
+	at = (vdso_image_end(vdso, len) + 63) & ~(size_t)63;
+	if (at > 64 && at + need <= len) {
+		size_t slot = at + (size_t)t->lifeline_slot * lifeline_stride();
+		bool zero = true;
+
+		/* its own slot only: the other may be armed for another thread */
+		for (size_t i = slot; i < slot + lifeline_stride() && zero; i++)
+			zero = !vdso[i];
+		if (zero) {
+			t->lifeline = start + slot;
+			t->syscall_ip = t->lifeline;
+			return 0;
+		}
 	}
-	for (size_t i = 0; i + ARCH_SYSCALL_INSN_LEN <= end - start; i++)
-		if (!memcmp(code + i, arch_syscall_insn, ARCH_SYSCALL_INSN_LEN)) {
+	t->unprotected = true;
+	for (size_t i = 0; i + ARCH_SYSCALL_INSN_LEN <= len; i++)
+		if (!memcmp(vdso + i, arch_syscall_insn, ARCH_SYSCALL_INSN_LEN)) {
 			t->syscall_ip = start + i;
 			return 0;
 		}
 	return -ENOTSUP;
+}
+
+/* Writes LEN bytes at ADDR in the task, read-only memory included (its vdso). */
+static int poke(pid_t tid, uint64_t addr, const void *buf, size_t len)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", tid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pwrite(fd, buf, len, (off_t)addr) != (ssize_t)len)
+		ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+static int write_life(struct tracee *t)
+{
+	return poke(t->tid, t->lifeline + arch_lifeline_data_off, &t->life, sizeof(t->life));
+}
+
+/* Copies the lifeline into the task, holding its state as it was stopped. */
+static int arm_lifeline(struct tracee *t)
+{
+	unsigned char block[512];
+	arch_regs_t home = t->regs;
+	int ret;
+
+	if (!t->lifeline || t->lifeline_armed)
+		return 0;
+	if (arch_lifeline_len > sizeof(block))
+		return -E2BIG;
+	/* the syscall it was stopped in restarts, as the kernel would have done */
+	arch_regs_restart_syscall(&home, RESTART_IN_PLACE);
+	t->life = (struct arch_lifeline_data){ .fd = -1, .sigmask = t->sigmask };
+	arch_lifeline_set_regs(&t->life, &home);
+	memcpy(block, arch_lifeline_code, arch_lifeline_len);
+	memcpy(block + arch_lifeline_data_off, &t->life, sizeof(t->life));
+	ret = poke(t->tid, t->lifeline, block, arch_lifeline_len);
+	t->lifeline_armed = !ret;
+	return ret;
+}
+
+static int disarm_lifeline(struct tracee *t)
+{
+	static const unsigned char zeros[512];
+	int ret;
+
+	if (!t->lifeline_armed)
+		return 0;
+	ret = poke(t->tid, t->lifeline, zeros, arch_lifeline_len);
+	t->lifeline_armed = ret != 0;
+	return ret;
+}
+
+int tracee_lifeline_fd(struct tracee *t, long fd)
+{
+	if (!t->lifeline_armed)
+		return 0;
+	t->life.fd = fd;
+	return write_life(t);
+}
+
+int tracee_lifeline_scratch(struct tracee *t, uint64_t scratch, uint64_t len)
+{
+	if (!t->lifeline_armed)
+		return 0;
+	t->life.scratch = scratch;
+	t->life.scratch_len = len;
+	return write_life(t);
 }
 
 /*
@@ -225,10 +324,109 @@ static int block_all(struct tracee *t)
 	return ret;
 }
 
-/* Until the batch code traps (a plain SIGTRAP, no event). */
-static int run_to_trap(pid_t tid)
+/*
+ * An injection that gave up between a syscall's entry and its exit left
+ * the task at the entry: let go from there, it would run that syscall, and
+ * a new injection would take its exit for the entry. Skip it (-1) instead.
+ */
+static int leave_entry_stop(struct tracee *t)
 {
-	return resume_until(tid, PTRACE_CONT, SIGTRAP);
+	arch_regs_t regs = { 0 };
+	int ret;
+
+	if (!t->at_entry)
+		return 0;
+	ret = get_regs(t->tid, &regs);
+	if (!ret) {
+		arch_regs_skip_syscall(&regs);
+		ret = set_regs(t->tid, &regs);
+	}
+	if (!ret)
+		ret = step_to_syscall_stop(t->tid);
+	t->at_entry = ret != 0;
+	return ret;
+}
+
+int tracee_restore(struct tracee *t)
+{
+	int ret = 0, err;
+
+	if (!t->seized)
+		return 0;
+	/* if even that fails, let it go as it is: it finishes the call and takes its lifeline */
+	ret = leave_entry_stop(t);
+	if (ret)
+		return ret;
+	/* the mask first: until the registers are back, the lifeline would put it back too */
+	if (t->mask_blocked) {
+		ret = set_sigmask(t->tid, t->sigmask);
+		t->mask_blocked = ret != 0;
+	}
+	if (t->regs_changed)
+		fault_point_kill("restore: mask back, registers not yet");
+	if (t->regs_changed) {
+		/*
+		 * After an injected syscall the task stops at a syscall exit, not
+		 * in signal delivery, so the kernel will not restart the syscall
+		 * it was interrupted in: do it here, as the kernel would have.
+		 */
+		arch_regs_t regs = t->regs;
+
+		arch_regs_restart_syscall(&regs, RESTART_IN_PLACE);
+		err = set_regs(t->tid, &regs);
+		t->regs_changed = err != 0;
+		ret = ret ? ret : err;
+	}
+	/* the block may go only once nothing of the task points into it */
+	if (!ret)
+		ret = disarm_lifeline(t);
+	return ret;
+}
+
+int tracee_detach(struct tracee *t)
+{
+	int ret, err;
+
+	if (!t->seized)
+		return 0;
+	ret = tracee_restore(t);
+	/* detached even so: a task left traced and stopped is worse than an EINTR */
+	err = (int)ptrace_req(PTRACE_DETACH, t->tid, NULL, NULL);
+	t->seized = false;
+	return ret ? ret : err;
+}
+
+/* The task's lifeline (found once), copied in if not yet. */
+static int prepare_injection(struct tracee *t)
+{
+	int ret = t->syscall_ip ? 0 : find_syscall_ip(t);
+
+	if (!ret)
+		ret = leave_entry_stop(t);
+	return ret ? ret : arm_lifeline(t);
+}
+
+int tracee_arm(struct tracee *t)
+{
+	return prepare_injection(t);
+}
+
+int tracee_park(struct tracee *t)
+{
+	arch_regs_t regs = { 0 };
+	int ret;
+
+	if (!t->lifeline_armed || !t->regs_changed)
+		return 0;
+	ret = leave_entry_stop(t);
+	if (!ret)
+		ret = get_regs(t->tid, &regs);
+	if (!ret) {
+		arch_regs_prepare_syscall(&regs, t->lifeline + ARCH_LIFELINE_HOME, -1,
+					  (const long[6]){ 0 });
+		ret = set_regs(t->tid, &regs);
+	}
+	return ret;
 }
 
 int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_call *calls,
@@ -237,41 +435,66 @@ int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_
 	size_t len = n * sizeof(*calls);
 	struct iovec local = { calls, len }, remote = { (void *)table, len };
 	arch_regs_t regs = t->regs;
-	int ret = block_all(t);
+	int ret = prepare_injection(t);
 
-	if (ret)
+	if (ret || !n)
 		return ret;
 	if (process_vm_writev(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return -EFAULT;
-	arch_regs_prepare_batch(&regs, code, table, n);
-	/* the registers are the task's again when it is let go (tracee_detach) */
+	arch_regs_prepare_batch(&regs, code, table, n,
+				t->lifeline ? t->lifeline + ARCH_LIFELINE_HOME : 0);
+	/* the registers are the task's again when it is let go (tracee_restore) */
 	t->regs_changed = true;
 	ret = set_regs(t->tid, &regs);
+	/* nothing may be delivered in the middle: all blocked until the restore */
 	if (!ret)
-		ret = run_to_trap(t->tid);
+		ret = block_all(t);
+	/*
+	 * Each call's entry and exit, up to the last one's exit: the batch
+	 * would jump home next, so cryo never lets it run past its calls.
+	 */
+	for (size_t i = 0; i < 2 * n && !ret; i++) {
+		ret = step_to_syscall_stop(t->tid);
+		t->at_entry = !ret && i % 2 == 0;
+		if (!ret && i == 0)
+			ret = fault_point("batch: first call entered");
+	}
+	if (!ret)
+		ret = get_regs(t->tid, &regs);
 	if (!ret && process_vm_readv(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		ret = -EFAULT;
+	if (!ret) /* the batch stores a result after its exit: the last one is still in rax */
+		calls[n - 1].result = arch_regs_syscall_result(&regs);
+	/* out of the scratch pages at once: another thread's lifeline may remove them */
+	if (!ret)
+		ret = tracee_park(t);
 	return ret;
 }
 
 int tracee_syscall(struct tracee *t, long nr, const long args[6], long *ret_result)
 {
 	arch_regs_t regs = t->regs;
-	int ret;
+	int ret = prepare_injection(t);
 
-	if (!t->syscall_ip && (ret = find_syscall_ip(t)))
-		return ret;
-	/* nothing may be delivered in the middle: all blocked until the detach */
-	ret = block_all(t);
 	if (ret)
 		return ret;
 	arch_regs_prepare_syscall(&regs, t->syscall_ip, nr, args);
 	t->regs_changed = true;
 	ret = set_regs(t->tid, &regs);
+	/* nothing may be delivered in the middle: all blocked until the restore */
+	if (!ret)
+		ret = block_all(t);
+	if (!ret)
+		ret = fault_point("inject: registers set");
 	if (!ret)
 		ret = step_to_syscall_stop(t->tid); /* entry */
+	t->at_entry = !ret;
+	if (!ret)
+		fault_point_kill("inject: syscall entered");
 	if (!ret)
 		ret = step_to_syscall_stop(t->tid); /* exit */
+	if (!ret)
+		t->at_entry = false;
 	if (!ret)
 		ret = get_regs(t->tid, &regs);
 	if (!ret)

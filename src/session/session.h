@@ -155,6 +155,8 @@ struct session_start {
 	char *const *argv;
 	const char *image;
 	bool pty_index_exact;
+	bool trust_image; /* restart --trust-image: the image file's owner and mode are not checked
+			   */
 };
 
 /*

@@ -142,6 +142,7 @@ static __attribute__((noreturn)) void init_main(const struct session_start *s, i
 				   .tty = TTY_NEW,
 				   .in_session = true,
 				   .pty_index_exact = s->pty_index_exact,
+				   .trust_image = s->trust_image,
 				   .on_running = restarted,
 				   .on_running_arg = &sock };
 	pid_t root = 0;

@@ -726,7 +726,8 @@ p=$pid
 start=$(stat_field "$p" 22)
 if checkpoint_ok "$p"; then
 	ok "restart refusals: a sleep image to work with"
-	rst_fails "restart while pid $p is in use" "$img" "$p" 1 "" "pid $p\\b" 'in use'
+	rst_fails "restart while pid $p is in use" "$img" "$p" 1 "" "pid $p\\b" \
+		'in use by a live task \(sleep\)' 'stop it'
 	check "restart while pid $p is in use: the original is unharmed" \
 		test "$(stat_field "$p" 22):$(asleep "$p" && echo asleep)" = "$start:asleep"
 	kill -TERM "$p"
@@ -796,7 +797,8 @@ if need_python "$what" &&
 		sleep 1000 </dev/null >/dev/null 2>&1 &
 		holder=$!
 		if [ "$holder" = "$tid" ]; then
-			rst_fails "$what" "$img" "$p" 1 "" "pid $tid\\b" 'in use'
+			rst_fails "$what" "$img" "$p" 1 "" "pid $tid\\b" \
+				'in use by a live task \(sleep\)' 'stop it'
 			kill -KILL "$holder"
 			wait "$holder" 2>/dev/null
 			run_cryo "$TIMEOUT" restart --detach "$img"
@@ -853,7 +855,308 @@ else
 	not_ok "changed file: a checkpoint of a sleep with $file open read-only${why:+: $why}"
 fi
 
-# --- 5. --pidfile, --detach, foreground exit status -----------------------------------
+# --- 5. concurrency ---------------------------------------------------------------------
+#
+# (a) Two checkpoints of one tree at once: the second fails at once, naming
+# the first, which goes on to a good image, be it in its pre-copy (the tree
+# running again) or frozen, be the trees the same or overlapping (a subtree,
+# a tree holding it). (b) A tree one of whose tasks (the root, a child, a
+# thread) a debugger (strace) traces: refused, naming the debugger, whose
+# session goes on. (c) is in section 4: a pid or a thread's id of the image
+# in use, here held by a thread of another process.
+#
+# The first checkpoint is held in the middle without sleeps: it writes its
+# image (-o -) into a FIFO that fd 7 keeps open, unread. Once the pipe is
+# full (64 KiB; cryo writes 256 KiB at a time) it waits in write(2) on its
+# fd 1, which /proc/PID/syscall shows. With --precopy=always that write is
+# the pre-copy's, the tree thawed; with --precopy=never the dump's, the tree
+# frozen. Reading the FIFO lets it finish.
+#
+# Checkpoint locks go to a state directory of ours, where what is left is seen.
+export CRYO_STATE_DIR=$tmp/state
+
+# first_start PID OPTS...: `cryo checkpoint OPTS -o - PID` into the FIFO; pid in $first
+first_start() {
+	local p=$1
+	shift
+	rm -f "$dir/fifo"
+	mkfifo "$dir/fifo"
+	exec 7<>"$dir/fifo"
+	(cd "$imgdir" && exec "$CRYO" checkpoint "$@" -o - "$p") \
+		>"$dir/fifo" 2>"$dir/first.err" </dev/null 7>&- &
+	first=$!
+}
+
+# held FIRST PID TRACER: the checkpoint FIRST waits in write(2) on its fd 1
+# (the pipe is full), and PID's tracer is TRACER (0: thawed; FIRST: frozen)
+held() {
+	local nr fd
+	read -r nr fd _ 2>/dev/null <"/proc/$1/syscall" || return 1
+	if [ "$nr" != 1 ] || [ "$fd" != 0x1 ]; then
+		why="pid $1 is not in write(2) on fd 1: $nr $fd"
+		return 1
+	fi
+	[ "$(status_line "$2" TracerPid)" = "$3" ] && return 0
+	why="pid $2 has TracerPid $(status_line "$2" TracerPid), not $3"
+	return 1
+}
+
+# first_finish IMAGE: reads the FIFO into IMAGE until the first checkpoint
+# ends; its exit status in $rc, its stderr in $dir/first.err
+first_finish() {
+	local reader
+	exec 8<"$dir/fifo" # a reader before fd 7 goes: the writer never sees none
+	cat <&8 8<&- 7>&- >"$1" & # no writer of its own: it ends when cryo does
+	reader=$!
+	exec 7>&- 8<&-
+	cpid=$first
+	cryo_wait "$CKPT_TIMEOUT"
+	wait "$reader" 2>/dev/null
+}
+
+first_silent() {
+	[ ! -s "$dir/first.err" ] && return 0
+	why=$(head -n 1 "$dir/first.err")
+	return 1
+}
+
+# first_ok WHAT IMAGE: the first checkpoint succeeded, silently, left no
+# lock behind, and IMAGE is whole (cryo show reads every record of it)
+first_ok() {
+	local what=$1 image=$2
+	first_finish "$image"
+	check "$what: the first checkpoint exits 0" exit_is 0
+	check "$what: the first checkpoint said nothing" first_silent
+	check "$what: no checkpoint lock left" no_files "$CRYO_STATE_DIR"
+	"$CRYO" show "$image" >"$dir/show" 2>"$dir/err"
+	rc=$?
+	check "$what: cryo show accepts the first checkpoint's image" exit_is 0
+}
+
+# tree_restored: $p and $c are back and count on
+tree_restored() {
+	restored "$p" "$PYCOMM" && restored "$c" "$PYCOMM" && counting "$log"
+}
+
+# tree: a counter that forks a child counting too, both into $log; $p and $c
+tree() {
+	counter 'import os
+os.fork()' && child_of "$pid" "$PYCOMM" || return 1
+	c=$pid
+	p=$(stat_field "$c" 4)
+}
+
+# (a) the same tree, and its subtree, while the first pre-copies
+new_case concurrent-precopy
+what="checkpoint while another pre-copies the tree"
+if need_python "$what" && tree; then
+	first_start "$p" --precopy=always
+	if until_ok "$CKPT_TIMEOUT" "the first checkpoint writing, the tree thawed" \
+		held "$first" "$p" 0; then
+		ok "$what: the first checkpoint ($first) holds in its pre-copy"
+		ckpt_fails "$what: the same root $p" "$p" 1 "" "pid $p:" \
+			"is being checkpointed by another cryo \\(pid $first\\)" 'wait for it to finish'
+		check "$what: pid $p keeps counting" counting "$log"
+		ckpt_fails "$what: its child $c" "$c" 1 "" "pid $c:" \
+			"is being checkpointed by another cryo \\(pid $first\\)" "ancestor pid $p\\b" \
+			'wait for it to finish'
+		check "$what: the first still holds, the tree untraced" held "$first" "$p" 0
+		img=$dir/first.img
+		first_ok "$what" "$img"
+		# the image restarts: the tree is ended, then brought back
+		kill -KILL "$c" "$p"
+		wait_exit "$p" "$TIMEOUT"
+		until_ok "$TIMEOUT" "pid $c gone" gone "$c"
+		run_cryo "$TIMEOUT" restart --detach "$img"
+		check "$what: the first checkpoint's image restarts" exit_is 0
+		check "$what: the restored tree counts on" tree_restored
+	else
+		not_ok "$what: setup"
+	fi
+	exec 7>&-
+fi
+
+# (a) the whole tree while the first pre-copies a subtree of it
+new_case concurrent-subtree
+what="checkpoint of a tree while another pre-copies its subtree"
+if need_python "$what" && tree; then
+	first_start "$c" --precopy=always
+	if until_ok "$CKPT_TIMEOUT" "the first checkpoint writing, the subtree thawed" \
+		held "$first" "$c" 0; then
+		ckpt_fails "$what" "$p" 1 "" "pid $c:" \
+			"is being checkpointed by another cryo \\(pid $first\\)" 'wait for it to finish'
+		check "$what: pid $p keeps counting" counting "$log"
+		first_ok "$what" "$dir/first.img"
+	else
+		not_ok "$what: setup"
+	fi
+	exec 7>&-
+fi
+
+# (a) the first frozen, the second with another state directory: no lock to
+# meet, but the tree is the first's tracee; the root and the child
+new_case concurrent-frozen
+what="checkpoint while another has the tree frozen"
+if need_python "$what" && tree; then
+	save_state "$p"
+	first_start "$p" --precopy=never
+	if until_ok "$CKPT_TIMEOUT" "the first checkpoint writing, the tree frozen" \
+		held "$first" "$p" "$first"; then
+		for q in "$p" "$c"; do
+			CRYO_STATE_DIR=$dir/other run_cryo "$CKPT_TIMEOUT" checkpoint -o "$out" "$q"
+			check "$what: pid $q: exit 1" exit_is 1
+			check "$what: pid $q: one error line naming the first" one_error "pid $q:" \
+				"is being checkpointed by another cryo \\(pid $first\\)" \
+				'wait for it to finish'
+			check "$what: pid $q: no image and no temporary file" no_files "$imgdir"
+			check "$what: pid $q: no lock left in its state directory" no_files "$dir/other"
+			check "$what: pid $q: the first still holds the tree" held "$first" "$q" "$first"
+		done
+		first_ok "$what" "$dir/first.img"
+		check "$what: pid $p runs on untraced, maps unchanged" intact "$p"
+		check "$what: every process of the tree still there" same_procs
+		check "$what: pid $p keeps counting" counting "$log"
+	else
+		not_ok "$what: setup"
+	fi
+	exec 7>&-
+fi
+
+# (b) strace on the root, a child, a thread
+
+# maps_same PID: /proc/PID/maps as save_state saw it
+maps_same() {
+	cat "/proc/$1/maps" >"$dir/maps.after"
+	cmp -s "$dir/maps.before" "$dir/maps.after" && return 0
+	why="$(diff "$dir/maps.before" "$dir/maps.after" | grep '^[<>]' | head -n 3 | tr '\n' '|')"
+	return 1
+}
+
+# tree_runs: every thread of $p and $c runs or sleeps (a traced one stops
+# for a moment at each syscall: the caller retries)
+tree_runs() {
+	local q s
+	for q in /proc/"$p"/task/* /proc/"$c"/task/*; do
+		read -r s <"$q/stat" || return 1
+		s=${s##*) }
+		case ${s%% *} in R | S) continue ;; esac
+		why="${q#/proc/} is in state ${s%% *}"
+		return 1
+	done
+}
+
+# untraced_but TID: every thread of $p and $c but TID is untraced
+untraced_but() {
+	local q
+	for q in /proc/"$p"/task/* /proc/"$c"/task/*; do
+		q=${q##*/}
+		[ "$q" = "$1" ] || [ "$(status_line "$q" TracerPid)" = 0 ] && continue
+		why="$q is traced by $(status_line "$q" TracerPid)"
+		return 1
+	done
+}
+
+# traced_by TID TRACER LINES: TRACER traces TID and has written LINES lines
+# of its syscalls
+traced_by() {
+	[ "$(status_line "$1" TracerPid)" = "$2" ] || { why="$1 is not traced by $2" && return 1; }
+	at_least "$dir/strace.out" "$3"
+}
+
+# debugged WHAT TID REGEX...: with strace attached to TID (only), a checkpoint
+# of $p fails with one line matching every REGEX and naming strace; strace
+# keeps tracing TID, which runs on (strace sees its syscalls), the rest of
+# the tree is untraced, and the count goes on
+debugged() {
+	local what=$1 t=$2 s
+	shift 2
+	: >"$dir/strace.out"
+	strace -qq -o "$dir/strace.out" -p "$t" 2>>"$dir/strace.err" &
+	s=$!
+	if ! until_ok "$TIMEOUT" "strace attached to $t" traced_by "$t" "$s" 0; then
+		not_ok "$what: setup"
+		return
+	fi
+	save_state "$p"
+	run_cryo "$CKPT_TIMEOUT" checkpoint -o "$out" "$p"
+	check "$what: exit 1" exit_is 1
+	check "$what: one error line naming strace" one_error "$@" \
+		"is being traced by pid $s \\(strace\\)" 'detach the debugger first'
+	check "$what: no image and no temporary file" no_files "$imgdir"
+	check "$what: strace still traces $t, and sees it run" until_ok "$TIMEOUT" \
+		"3 more syscalls of $t" traced_by "$t" "$s" $(($(lines "$dir/strace.out") + 3))
+	check "$what: the rest of the tree untraced" untraced_but "$t"
+	check "$what: no task of the tree stopped" until_ok 3 "all running" tree_runs
+	check "$what: maps of pid $p unchanged" maps_same "$p"
+	check "$what: every process of the tree still there" same_procs
+	check "$what: the tree keeps counting" counting "$log"
+	kill -TERM "$s" # strace detaches
+	wait "$s" 2>/dev/null
+}
+
+new_case debugger
+what="checkpoint of a tree a debugger traces"
+if ! command -v strace >/dev/null; then
+	skip "$what" "no strace"
+elif need_python "$what" && counter 'import os, threading
+def tick():
+    while True:
+        time.sleep(0.05)
+if os.fork():
+    threading.Thread(target=tick, daemon=True).start()' && child_of "$pid" "$PYCOMM"; then
+	c=$pid
+	p=$(stat_field "$c" 4)
+	for tid in /proc/"$p"/task/*; do
+		tid=${tid##*/}
+		[ "$tid" != "$p" ] && break
+	done
+	debugged "$what: the root $p" "$p" "pid $p:"
+	debugged "$what: the child $c" "$c" "pid $c:"
+	debugged "$what: the thread $tid of pid $p" "$tid" "pid $p: its thread $tid\\b"
+	img=$dir/img
+	check "$what: once strace is gone, the checkpoint works" checkpoint_ok "$p"
+	check "$what: ... and leaves the tree untraced" untraced_but ""
+else
+	not_ok "$what: setup"
+fi
+
+# (c) the image's pid is a thread's of another process: the message names
+# that process. The holder takes the pid through ns_last_pid right before it
+# starts its thread; it says the thread's id through a FIFO, which our read
+# waits on without forking (a fork would take the pid).
+new_case pid-held-by-thread
+what="restart while the image's pid is a thread's of another process"
+img=$dir/img
+sleeper
+p=$pid
+if need_python "$what" && checkpoint_ok "$p" --kill && wait_exit "$p" "$TIMEOUT"; then
+	mkfifo "$dir/tid"
+	exec 9<>"$dir/tid"
+	spawn "$PYTHON" -c 'import sys, threading, time
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(int(sys.argv[1]) - 1))
+t = threading.Thread(target=time.sleep, args=(1000,), daemon=True)
+t.start()
+with open(sys.argv[2], "w") as f:
+    f.write("%d\n" % t.native_id)
+time.sleep(1000)' "$p" "$dir/tid" 9<&-
+	h=$pid
+	got=""
+	read -r -t "$TIMEOUT" got <&9
+	exec 9<&-
+	if [ "$got" = "$p" ] && [ "$(status_line "$p" Tgid)" = "$h" ]; then
+		rst_fails "$what" "$img" "" 1 "" "pid $p\\b" 'in use' \
+			"by a thread of pid $h \\($PYCOMM\\)" 'stop it'
+	else
+		not_ok "$what: setup (the thread got pid ${got:-none}, not $p)"
+	fi
+	kill -KILL "$h"
+	wait_exit "$h" "$TIMEOUT"
+else
+	not_ok "$what: setup${why:+: $why}"
+fi
+
+# --- 6. --pidfile, --detach, foreground exit status -----------------------------------
 
 new_case pidfile
 img=$dir/img

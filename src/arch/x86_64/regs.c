@@ -71,6 +71,11 @@ long arch_regs_syscall_result(const arch_regs_t *regs)
 	return (long)regs->r.rax;
 }
 
+void arch_regs_skip_syscall(arch_regs_t *regs)
+{
+	regs->r.orig_rax = (unsigned long)-1;
+}
+
 bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how)
 {
 	long nr = (long)regs->r.orig_rax, ret = (long)regs->r.rax;
@@ -101,7 +106,10 @@ bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how)
 
 /*
  * The batch code (arch.h): r12 walks the table, r13 counts down; syscall
- * clobbers rcx and r11 only. Assembled here, kept as bytes in .rodata.
+ * clobbers rcx and r11 only. At the end it jumps to r14: the lifeline's
+ * way home, or the int3 after the jump when there is no lifeline. cryo
+ * takes the task back at the last call's syscall exit, so it only gets
+ * there when cryo is gone. Assembled here, kept as bytes in .rodata.
  */
 __asm__(".pushsection .rodata\n"
 	".globl arch_batch_code\n"
@@ -120,7 +128,8 @@ __asm__(".pushsection .rodata\n"
 	"	add $64, %r12\n"
 	"	dec %r13\n"
 	"	jmp 1b\n"
-	"2:	int3\n"
+	"2:	jmp *%r14\n"
+	"	int3\n"
 	"arch_batch_code_end:\n"
 	".balign 8\n"
 	".globl arch_batch_code_len\n"
@@ -128,11 +137,13 @@ __asm__(".pushsection .rodata\n"
 	"	.quad arch_batch_code_end - arch_batch_code\n"
 	".popsection\n");
 
-void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n)
+void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n,
+			     uint64_t home)
 {
 	regs->r.rip = ip;
 	regs->r.r12 = table;
 	regs->r.r13 = n;
+	regs->r.r14 = home ? home : ip + arch_batch_code_len - 1; /* or its int3 */
 	/* not inside a syscall: the kernel must not apply restart rules to these regs */
 	regs->r.orig_rax = (unsigned long)-1;
 }
@@ -173,4 +184,87 @@ void arch_jump_to_restorer(uint64_t entry, uint64_t stack_top, uint64_t arg)
 			 : "r"(stack_top), "r"(entry), "D"(arg)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+/*
+ * The lifeline (arch.h). Its code runs the injected syscall; what follows
+ * runs only if the task goes on without cryo: it closes the descriptor
+ * and unmaps the scratch pages cryo left in the task, puts its signal
+ * mask back, then its registers, and jumps to where it was. Everything is
+ * addressed from the instruction pointer: the block works wherever it is
+ * copied, and never touches the task's stack.
+ */
+__asm__(".pushsection .rodata\n"
+	".globl arch_lifeline_code\n"
+	".balign 8\n"
+	"arch_lifeline_code:\n"
+	"	syscall\n"
+	"	mov L_fd(%rip), %rdi\n"
+	"	test %rdi, %rdi\n"
+	"	js 1f\n"
+	"	mov $3, %eax\n" /* close */
+	"	syscall\n"
+	"1:	mov L_scratch(%rip), %rdi\n"
+	"	test %rdi, %rdi\n"
+	"	jz 2f\n"
+	"	mov L_scratch_len(%rip), %rsi\n"
+	"	mov $11, %eax\n" /* munmap */
+	"	syscall\n"
+	"2:	mov $14, %eax\n" /* rt_sigprocmask(SIG_SETMASK, &mask, NULL, 8) */
+	"	mov $2, %edi\n"
+	"	lea L_mask(%rip), %rsi\n"
+	"	xor %edx, %edx\n"
+	"	mov $8, %r10d\n"
+	"	syscall\n"
+	"	lea L_gpr(%rip), %rsp\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbp\n"
+	"	pop %rbx\n"
+	"	pop %r11\n"
+	"	pop %r10\n"
+	"	pop %r9\n"
+	"	pop %r8\n"
+	"	pop %rax\n"
+	"	pop %rcx\n"
+	"	pop %rdx\n"
+	"	pop %rsi\n"
+	"	pop %rdi\n"
+	"	popfq\n"
+	"	mov L_rsp(%rip), %rsp\n"
+	"	jmp *L_rip(%rip)\n"
+	"	.balign 8\n"
+	"L_data:\n"
+	"L_fd:	.quad -1\n"
+	"L_scratch:	.quad 0\n"
+	"L_scratch_len:	.quad 0\n"
+	"L_mask:	.quad 0\n"
+	"L_gpr:	.skip 15 * 8\n"
+	"L_rflags:	.quad 0\n"
+	"L_rsp:	.quad 0\n"
+	"L_rip:	.quad 0\n"
+	"arch_lifeline_code_end:\n"
+	".balign 8\n"
+	".globl arch_lifeline_len\n"
+	"arch_lifeline_len:\n"
+	"	.quad arch_lifeline_code_end - arch_lifeline_code\n"
+	".globl arch_lifeline_data_off\n"
+	"arch_lifeline_data_off:\n"
+	"	.quad L_data - arch_lifeline_code\n"
+	".popsection\n");
+
+void arch_lifeline_set_regs(struct arch_lifeline_data *d, const arch_regs_t *regs)
+{
+	const struct user_regs_struct *r = &regs->r;
+	const unsigned long long gpr[15] = { r->r15, r->r14, r->r13, r->r12, r->rbp,
+					     r->rbx, r->r11, r->r10, r->r9,  r->r8,
+					     r->rax, r->rcx, r->rdx, r->rsi, r->rdi };
+
+	for (size_t i = 0; i < 15; i++)
+		d->gpr[i] = gpr[i];
+	d->rflags = r->eflags;
+	d->rsp = r->rsp;
+	d->rip = r->rip;
 }
