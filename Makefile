@@ -54,7 +54,7 @@ $(BLOB): build/restorer/restorer.bin
 	  --add-section .note.GNU-stack=/dev/null restorer.bin blob.o
 
 .DEFAULT_GOAL := all
-.PHONY: all check asan fuzz fuzz-run fuzz-long format format-fix lint clean demo corpus bench
+.PHONY: all check asan fuzz fuzz-run fuzz-long format format-fix lint clean demo corpus bench soak
 all: cryo
 
 # --- normal build -----------------------------------------------------------
@@ -161,6 +161,21 @@ demo: cryo build/normal/demo-counter
 
 bench: cryo
 	bench/cr-bench.sh
+
+# The soak (doc/reliability.md): 1,000 leave-running checkpoints of each of two
+# busy workloads that check their own results, and checks that nothing leaks
+SOAK_BINS := build/normal/soak/pty_echo build/normal/soak/mem_writer build/normal/soak/rss
+build/normal/soak/%: tests/soak/%.c tests/cr/crtest.h tests/cr/ptytest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -D_GNU_SOURCE -Itests -pthread -o $@ $<
+
+build/normal/soak/rss: bench/rss.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
+
+soak: cryo build/asan/cryo $(SOAK_BINS)
+	CRYO=$(CURDIR)/cryo CRYO_ASAN=$(CURDIR)/build/asan/cryo SOAK_BIN=$(CURDIR)/build/normal/soak \
+	  tests/soak/soak.sh
 
 clean:
 	rm -rf build cryo
