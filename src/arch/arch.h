@@ -70,11 +70,18 @@ extern const size_t arch_batch_code_len;
 
 /*
  * Sets REGS up to run the batch code at IP over N entries of the table at
- * TABLE; at its end it jumps to HOME (the lifeline's way home), or traps
- * if HOME is 0.
+ * TABLE. With a lifeline (HOME, its way home), the code then sets the
+ * first word of TAIL (struct arch_batch_tail, in the task) and waits there
+ * for cryo; if the wait ends, it jumps HOME. Without (HOME 0), it traps.
  */
 void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n,
-			     uint64_t home);
+			     uint64_t home, uint64_t tail);
+
+/* The end of a batch: done once the calls are made, then at most WAIT for cryo. */
+struct arch_batch_tail {
+	uint64_t done;
+	int64_t wait_sec, wait_nsec;
+};
 
 /*
  * The lifeline: a block of code and data cryo copies into the slack at the

@@ -173,8 +173,16 @@ int ckpt_task_batch(struct ckpt_ctx *ctx, struct ckpt_task *t, struct tracee_cal
 		return ret;
 	if (n * sizeof(*calls) > (size_t)ctx->page_size)
 		return -E2BIG;
+	/* the batch's tail block: the query page, unused while a batch runs */
 	ret = tracee_batch(&t->tracee, scratch_page(ctx, t, SCRATCH_BATCH_CODE),
-			   scratch_page(ctx, t, SCRATCH_BATCH_TABLE), calls, n);
+			   scratch_page(ctx, t, SCRATCH_BATCH_TABLE),
+			   scratch_page(ctx, t, SCRATCH_QUERY), calls, n);
+	if (ret == -ETIME) {
+		log_error("pid %d: it went on without cryo (cryo was kept from the CPU for %s); "
+			  "retry the checkpoint",
+			  t->pid, "over a second");
+		t->scratch = 0; /* its lifeline removed them */
+	}
 	tell_unprotected(t);
 	return ret;
 }

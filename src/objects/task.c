@@ -442,6 +442,10 @@ int task_dump_thread(struct ckpt_ctx *ctx, struct ckpt_task *t, struct ckpt_task
 	}
 	if (!ret)
 		ret = dump_core(ctx, th, true);
+	if (ret == -ETIME) { /* the thread's lifeline removed the scratch pages (ptrace.h) */
+		t->scratch = 0;
+		len = 0;
+	}
 	th->scratch = 0;
 	/* back to the main thread's lifeline, the thread out of the batch code first */
 	if (len) {

@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,12 +11,22 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/fault.h"
 #include "lib/util.h"
 
 #define SEIZE_MAX_SIGNAL_STOPS 64
+#define BATCH_WAIT_MS	       1000 /* a batch waits this long for cryo, then goes home */
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static long ptrace_req(int req, pid_t tid, void *addr, void *data)
 {
@@ -429,42 +440,112 @@ int tracee_park(struct tracee *t)
 	return ret;
 }
 
-int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_call *calls,
-		 size_t n)
+/* Until the batch code traps (a plain SIGTRAP, no event): the unprotected way. */
+static int run_to_trap(pid_t tid)
 {
+	return resume_until(tid, PTRACE_CONT, SIGTRAP);
+}
+
+/* The batch's done word, read from the task. */
+static int batch_done(pid_t tid, uint64_t tail, uint64_t *ret_done)
+{
+	struct iovec local = { ret_done, sizeof(*ret_done) }, remote = { (void *)tail, 8 };
+
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == 8 ? 0 : -EFAULT;
+}
+
+/*
+ * Had cryo been kept from the CPU for the whole of the batch's wait, the
+ * task went home by itself: its lifeline put it back as it was (mask,
+ * registers, no scratch pages) and it ran on. Its state is its own again,
+ * not to be overwritten; the checkpoint cannot go on (-ETIME).
+ */
+static int check_still_in_batch(struct tracee *t, uint64_t code)
+{
+	arch_regs_t regs = { 0 };
+	uint64_t ip;
+	int ret = get_regs(t->tid, &regs);
+
+	ip = ret ? code : arch_regs_ip(&regs);
+	if (ip >= code && ip < code + arch_batch_code_len)
+		return ret;
+	t->regs = regs;
+	t->regs_changed = false;
+	t->mask_blocked = false;
+	t->life.scratch = 0;
+	return -ETIME;
+}
+
+/*
+ * Lets the batch run (PTRACE_CONT: no stop per call) and watches its done
+ * word; then interrupts its wait and parks it. A stop on the way (a group
+ * stop from outside) is let go on; a task that stays silent for the whole
+ * wait is given up on, cleanly: it finishes on its own and goes home.
+ */
+static int run_to_done(struct tracee *t, uint64_t code, uint64_t tail)
+{
+	int64_t deadline = monotonic_ms() + BATCH_WAIT_MS;
+	uint64_t done = 0;
+	int status, err, ret = (int)ptrace_req(PTRACE_CONT, t->tid, NULL, NULL);
+
+	if (!ret)
+		ret = fault_point("batch: running");
+	while (!ret && !done) {
+		pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+
+		if (r < 0)
+			return -errno;
+		if (r > 0 && !WIFSTOPPED(status))
+			return -ESRCH;
+		if (r > 0) /* a group stop on the way: on with it, signals stay blocked */
+			ret = (int)ptrace_req(PTRACE_CONT, t->tid, NULL, NULL);
+		if (!ret)
+			ret = batch_done(t->tid, tail, &done);
+		if (!ret && !done && monotonic_ms() > deadline)
+			ret = -ETIMEDOUT;
+		if (!ret && !done)
+			sched_yield();
+	}
+	/* done or not, the task must be stopped again before anything else is done to it */
+	if (ret == -ESRCH)
+		return ret;
+	err = (int)ptrace_req(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+	for (int i = 0; !err && i < SEIZE_MAX_SIGNAL_STOPS; i++) {
+		err = ptrace_wait_stop(t->tid, &status);
+		if (!err && status >> 16 == PTRACE_EVENT_STOP)
+			return ret ? ret : check_still_in_batch(t, code);
+		if (!err)
+			err = (int)ptrace_req(PTRACE_CONT, t->tid, NULL, NULL);
+	}
+	return ret ? ret : err ? err : -EAGAIN;
+}
+
+int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, uint64_t tail,
+		 struct tracee_call *calls, size_t n)
+{
+	const struct arch_batch_tail wait = { .wait_sec = BATCH_WAIT_MS / 1000 };
 	size_t len = n * sizeof(*calls);
-	struct iovec local = { calls, len }, remote = { (void *)table, len };
+	struct iovec local[2] = { { calls, len }, { (void *)&wait, sizeof(wait) } },
+		     remote[2] = { { (void *)table, len }, { (void *)tail, sizeof(wait) } };
 	arch_regs_t regs = t->regs;
 	int ret = prepare_injection(t);
 
 	if (ret || !n)
 		return ret;
-	if (process_vm_writev(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+	if (process_vm_writev(t->tid, local, 2, remote, 2, 0) != (ssize_t)(len + sizeof(wait)))
 		return -EFAULT;
 	arch_regs_prepare_batch(&regs, code, table, n,
-				t->lifeline ? t->lifeline + ARCH_LIFELINE_HOME : 0);
+				t->lifeline ? t->lifeline + ARCH_LIFELINE_HOME : 0, tail);
 	/* the registers are the task's again when it is let go (tracee_restore) */
 	t->regs_changed = true;
 	ret = set_regs(t->tid, &regs);
 	/* nothing may be delivered in the middle: all blocked until the restore */
 	if (!ret)
 		ret = block_all(t);
-	/*
-	 * Each call's entry and exit, up to the last one's exit: the batch
-	 * would jump home next, so cryo never lets it run past its calls.
-	 */
-	for (size_t i = 0; i < 2 * n && !ret; i++) {
-		ret = step_to_syscall_stop(t->tid);
-		t->at_entry = !ret && i % 2 == 0;
-		if (!ret && i == 0)
-			ret = fault_point("batch: first call entered");
-	}
 	if (!ret)
-		ret = get_regs(t->tid, &regs);
-	if (!ret && process_vm_readv(t->tid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		ret = t->lifeline ? run_to_done(t, code, tail) : run_to_trap(t->tid);
+	if (!ret && process_vm_readv(t->tid, local, 1, remote, 1, 0) != (ssize_t)len)
 		ret = -EFAULT;
-	if (!ret) /* the batch stores a result after its exit: the last one is still in rax */
-		calls[n - 1].result = arch_regs_syscall_result(&regs);
 	/* out of the scratch pages at once: another thread's lifeline may remove them */
 	if (!ret)
 		ret = tracee_park(t);

@@ -93,11 +93,15 @@ struct tracee_call {
 /*
  * Runs N calls in the task in one go, for ptrace round trips cost more
  * than most syscalls: CALLS are copied to TABLE (task memory with room for
- * N), the batch code already copied at CODE (arch.h) runs them and traps,
- * and each result comes back into CALLS. 0 or -errno of the injection.
+ * N), the batch code already copied at CODE (arch.h) runs them, and each
+ * result comes back into CALLS. With a lifeline, the code then marks TAIL
+ * (task memory for struct arch_batch_tail) and waits, bounded, for cryo to
+ * interrupt it; without one, it traps. 0 or -errno of the injection;
+ * -ETIME if cryo came too late and the task went home by itself: it is its
+ * own again, and the scratch pages are gone.
  */
-int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, struct tracee_call *calls,
-		 size_t n);
+int tracee_batch(struct tracee *t, uint64_t code, uint64_t table, uint64_t tail,
+		 struct tracee_call *calls, size_t n);
 
 /* Waits for TID to stop under ptrace; returns the waitpid status in *ret_status. */
 int ptrace_wait_stop(pid_t tid, int *ret_status);

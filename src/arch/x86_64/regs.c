@@ -106,10 +106,11 @@ bool arch_regs_restart_syscall(arch_regs_t *regs, enum syscall_restart how)
 
 /*
  * The batch code (arch.h): r12 walks the table, r13 counts down; syscall
- * clobbers rcx and r11 only. At the end it jumps to r14: the lifeline's
- * way home, or the int3 after the jump when there is no lifeline. cryo
- * takes the task back at the last call's syscall exit, so it only gets
- * there when cryo is gone. Assembled here, kept as bytes in .rodata.
+ * clobbers rcx and r11 only. Then, with a tail block at r15, it says it is
+ * done there and waits (ppoll, the time in the block) for cryo to take it
+ * back; should cryo be gone, the wait ends and it jumps to r14, the
+ * lifeline's way home. Without one, it traps (int3) for cryo. Assembled
+ * here, kept as bytes in .rodata.
  */
 __asm__(".pushsection .rodata\n"
 	".globl arch_batch_code\n"
@@ -128,8 +129,18 @@ __asm__(".pushsection .rodata\n"
 	"	add $64, %r12\n"
 	"	dec %r13\n"
 	"	jmp 1b\n"
-	"2:	jmp *%r14\n"
-	"	int3\n"
+	"2:	test %r15, %r15\n" /* no tail block: no lifeline, trap */
+	"	jz 3f\n"
+	"	movq $1, (%r15)\n" /* done */
+	"	mov $271, %eax\n"  /* ppoll(NULL, 0, &wait, NULL, 8) */
+	"	xor %edi, %edi\n"
+	"	xor %esi, %esi\n"
+	"	lea 8(%r15), %rdx\n"
+	"	xor %r10d, %r10d\n"
+	"	mov $8, %r8d\n"
+	"	syscall\n"
+	"	jmp *%r14\n"
+	"3:	int3\n"
 	"arch_batch_code_end:\n"
 	".balign 8\n"
 	".globl arch_batch_code_len\n"
@@ -138,12 +149,13 @@ __asm__(".pushsection .rodata\n"
 	".popsection\n");
 
 void arch_regs_prepare_batch(arch_regs_t *regs, uint64_t ip, uint64_t table, uint64_t n,
-			     uint64_t home)
+			     uint64_t home, uint64_t tail)
 {
 	regs->r.rip = ip;
 	regs->r.r12 = table;
 	regs->r.r13 = n;
-	regs->r.r14 = home ? home : ip + arch_batch_code_len - 1; /* or its int3 */
+	regs->r.r14 = home;
+	regs->r.r15 = home ? tail : 0;
 	/* not inside a syscall: the kernel must not apply restart rules to these regs */
 	regs->r.orig_rax = (unsigned long)-1;
 }
