@@ -48,6 +48,14 @@ static void tell_unprotected(struct ckpt_task *t)
 		 t->pid);
 }
 
+const char *ckpt_strerror(int err)
+{
+	if (err == -ETIME)
+		return "it went on without cryo, which was kept from the CPU for over a second; "
+		       "retry the checkpoint";
+	return strerror(-err);
+}
+
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret)
 {
 	const long args[6] = { a0, a1, a2, a3, 0, 0 };
@@ -177,12 +185,8 @@ int ckpt_task_batch(struct ckpt_ctx *ctx, struct ckpt_task *t, struct tracee_cal
 	ret = tracee_batch(&t->tracee, scratch_page(ctx, t, SCRATCH_BATCH_CODE),
 			   scratch_page(ctx, t, SCRATCH_BATCH_TABLE),
 			   scratch_page(ctx, t, SCRATCH_QUERY), calls, n);
-	if (ret == -ETIME) {
-		log_error("pid %d: it went on without cryo (cryo was kept from the CPU for %s); "
-			  "retry the checkpoint",
-			  t->pid, "over a second");
+	if (ret == -ETIME)
 		t->scratch = 0; /* its lifeline removed them */
-	}
 	tell_unprotected(t);
 	return ret;
 }

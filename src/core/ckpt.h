@@ -92,6 +92,12 @@ void incr_free(struct ckpt_ctx *ctx);
 int ckpt_task_syscall(struct ckpt_task *t, long nr, long a0, long a1, long a2, long a3, long *ret);
 
 /*
+ * strerror() for the errors of injections: -ETIME (a batch whose task went
+ * home by itself, ptrace.h) is told as what happened.
+ */
+const char *ckpt_strerror(int err);
+
+/*
  * Runs syscall NR in task T with ARGS, argument ARG_INDEX replaced by the
  * address of a scratch page mapped in the task (once, removed when the
  * checkpoint ends), and copies LEN bytes of what the syscall wrote there

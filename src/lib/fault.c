@@ -14,7 +14,7 @@ static struct {
 	pid_t owner;	 /* the cryo process; 0 when fault injection is off */
 	unsigned long n; /* points reached so far */
 	unsigned long target;
-	int kill_self;
+	int kill_self, stall;
 	bool undoing;
 	int trace_fd;
 } fault = { .trace_fd = -1 };
@@ -27,6 +27,7 @@ void fault_init(void)
 	if (spec) {
 		fault.target = strtoul(spec, &end, 10);
 		fault.kill_self = end && !strcmp(end, ":kill");
+		fault.stall = end && !strcmp(end, ":stall");
 	}
 	if (trace)
 		fault.trace_fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -52,7 +53,13 @@ static bool reached(const char *name, bool kill_only)
 
 int fault_point(const char *name)
 {
-	return reached(name, false) && !fault.undoing ? -EIO : 0;
+	if (!reached(name, false) || fault.undoing)
+		return 0;
+	if (fault.stall) {
+		usleep(1500 * 1000);
+		return 0;
+	}
+	return -EIO;
 }
 
 bool fault_active(void)

@@ -9,6 +9,8 @@
  *
  *	CRYO_FAULT=N		the Nth point reached fails (-EIO)
  *	CRYO_FAULT=N:kill	at the Nth point cryo sends itself SIGKILL
+ *	CRYO_FAULT=N:stall	at the Nth point cryo sleeps 1.5 s, then goes on
+ *				(as if kept from the CPU: tests/cr/faults.sh)
  *	CRYO_FAULT_TRACE=FILE	appends "N name" for each point reached
  *
  * Only cryo's own process counts: the processes it forks (a restored task

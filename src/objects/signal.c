@@ -49,7 +49,8 @@ static int dump_sigactions(struct ckpt_ctx *ctx, struct ckpt_task *t)
 		if (calls[sig - 1].result < 0 && sig != SIGKILL && sig != SIGSTOP)
 			err = (int)calls[sig - 1].result;
 	if (err) {
-		log_error("pid %d: cannot read its signal handlers: %s", t->pid, strerror(-err));
+		log_error("pid %d: cannot read its signal handlers: %s", t->pid,
+			  ckpt_strerror(err));
 		return err;
 	}
 	/* the kernel gives nothing for these two: all zero, as they always are */

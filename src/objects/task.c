@@ -261,7 +261,7 @@ static int dump_core(struct ckpt_ctx *ctx, struct ckpt_task *t, bool thread)
 	if (ret == -ENOTSUP)
 		log_error("pid %d: runs under SCHED_DEADLINE; not supported yet", t->pid);
 	else if (ret)
-		log_error("pid %d: cannot read its task state: %s", t->pid, strerror(-ret));
+		log_error("pid %d: cannot read its task state: %s", t->pid, ckpt_strerror(ret));
 	if (ret)
 		return ret;
 	return image_write_rec(&ctx->w, REC_TASK_CORE, &c, sizeof(c), NULL, 0);
@@ -319,7 +319,8 @@ static int dump_rlimits(struct ckpt_ctx *ctx, struct ckpt_task *t)
 	for (int i = 0; i < CRYO_RLIM_NLIMITS && !ret; i++)
 		ret = calls[i].result < 0 ? (int)calls[i].result : 0;
 	if (ret) {
-		log_error("pid %d: cannot read its resource limits: %s", t->pid, strerror(-ret));
+		log_error("pid %d: cannot read its resource limits: %s", t->pid,
+			  ckpt_strerror(ret));
 		return ret;
 	}
 	for (int i = 0; i < CRYO_RLIM_NLIMITS; i++) {

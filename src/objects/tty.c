@@ -803,7 +803,7 @@ static __attribute__((noreturn)) void keeper_main(struct ck_ttys *tt, uint8_t *a
 }
 
 /* Waits for the keeper; under fault injection, has its fault while the queues are out. */
-static int keeper_wait(pid_t pid, int sync)
+static int keeper_wait(pid_t root, pid_t pid, int sync)
 {
 	int status, ret = 0;
 	char c;
@@ -812,7 +812,7 @@ static int keeper_wait(pid_t pid, int sync)
 		int err = fault_point("terminal queues read by the keeper, not yet put back");
 
 		if (err && !ret) {
-			log_error("pid %d: terminal queues: %s (injected fault)", getpid(),
+			log_error("pid %d: terminal queues: %s (injected fault)", root,
 				  strerror(-err));
 			ret = err;
 		}
@@ -843,7 +843,7 @@ static int state_kept(struct ck_ttys *tt)
 	if (area == MAP_FAILED ||
 	    (fault_active() && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)) {
 		ret = -errno;
-		log_error("pid %d: cannot set up the terminals' keeper: %s", getpid(),
+		log_error("pid %d: cannot set up the terminals' keeper: %s", tt->ctx->opts->pid,
 			  strerror(-ret));
 		if (area != MAP_FAILED)
 			munmap(area, len);
@@ -860,11 +860,11 @@ static int state_kept(struct ck_ttys *tt)
 		close(sv[1]);
 	if (pid < 0) {
 		ret = -errno;
-		log_error("pid %d: cannot start the terminals' keeper: %s", getpid(),
+		log_error("pid %d: cannot start the terminals' keeper: %s", tt->ctx->opts->pid,
 			  strerror(-ret));
 	}
 	if (!ret)
-		ret = keeper_wait(pid, sv[0]);
+		ret = keeper_wait(tt->ctx->opts->pid, pid, sv[0]);
 	if (!ret)
 		ret = keeper_take_over(tt, area);
 	if (sv[0] >= 0)

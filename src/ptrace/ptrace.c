@@ -512,8 +512,11 @@ static int run_to_done(struct tracee *t, uint64_t code, uint64_t tail)
 	err = (int)ptrace_req(PTRACE_INTERRUPT, t->tid, NULL, NULL);
 	for (int i = 0; !err && i < SEIZE_MAX_SIGNAL_STOPS; i++) {
 		err = ptrace_wait_stop(t->tid, &status);
-		if (!err && status >> 16 == PTRACE_EVENT_STOP)
-			return ret ? ret : check_still_in_batch(t, code);
+		if (!err && status >> 16 == PTRACE_EVENT_STOP) {
+			/* even after a failure: a task gone home must not get old registers */
+			err = check_still_in_batch(t, code);
+			return err == -ETIME || !ret ? err : ret;
+		}
 		if (!err)
 			err = (int)ptrace_req(PTRACE_CONT, t->tid, NULL, NULL);
 	}

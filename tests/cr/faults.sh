@@ -164,6 +164,23 @@ for spec in $TESTS; do
 	done
 done
 
+# --- cryo kept from the CPU while a batch waits for it -----------------------------------
+# The batch goes home by itself after a second; cryo, stalled 1.5 s at the point, must
+# see it and fail in one line without touching the task, which must be intact.
+if [ -x "$CR_BIN/regs_fpu" ] && [ -s "$tmp/trace.regs_fpu" ]; then
+	i=$(grep -m1 ' batch: running$' "$tmp/trace.regs_fpu" | cut -d' ' -f1)
+	what="regs_fpu: cryo stalled 1.5 s at $i (batch: running)"
+	start regs_fpu || check "$what: starts" false
+	cp "/proc/$pid/maps" "$tmp/maps"
+	{ CRYO_FAULT=$i:stall "$CRYO" checkpoint -o "$tmp/img/img" "$pid" 2>"$tmp/err"; } 2>/dev/null
+	status=$?
+	check "$what: exit 1" exit_is 1
+	check "$what: one error line saying it went on" eval 'one_error && grep -q "went on without cryo" "$tmp/err"'
+	check "$what: no image, no temporary file" no_files
+	check "$what: untraced, running, maps unchanged" until_ok 3 "intact" intact
+	check "$what: the program finds its state intact" passes
+fi
+
 # --- restart ---------------------------------------------------------------------------
 for prog in pty_queues threads; do
 	[ -x "$CR_BIN/$prog" ] || continue
