@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -681,10 +682,31 @@ static int freeze(struct ckpt_ctx *ctx)
  * Undoes what freeze() and the dumpers did to the tasks (scratch pages,
  * ptrace), or, when KILL, ends them: SIGKILL takes even a stopped tracee.
  */
+/*
+ * --kill, once the image is durable: should cryo die while it kills, the
+ * kernel kills the rest (PTRACE_O_EXITKILL), or half the tree would run on.
+ */
+static void doom_all(struct ckpt_ctx *ctx)
+{
+	const long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct ckpt_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)opts);
+		for (size_t k = 0; k < t->nr_threads; k++)
+			ptrace(PTRACE_SETOPTIONS, t->threads[k].pid, NULL, (void *)opts);
+	}
+}
+
 static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 {
 	/* undoing has no failure to report: a test may only kill cryo here */
 	fault_undoing(true);
+	if (kill_them)
+		doom_all(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
 		long r;

@@ -181,6 +181,30 @@ if [ -x "$CR_BIN/regs_fpu" ] && [ -s "$tmp/trace.regs_fpu" ]; then
 	check "$what: the program finds its state intact" passes
 fi
 
+# --- --kill, killed while it kills ----------------------------------------------------
+# Once the image is durable, checkpoint --kill ends the tree task by task; killed in
+# the middle, cryo must not leave the rest of the tree running (a durable image and
+# half a tree alive): the kernel kills what it had not killed yet.
+if [ -x "$CR_BIN/tree" ]; then
+	trace=$tmp/trace.tree-kill
+	start tree || check "tree: starts" false
+	CRYO_FAULT_TRACE=$trace "$CRYO" checkpoint --kill -o "$tmp/img/img" "$pid" 2>"$tmp/err"
+	status=$?
+	check "tree --kill: a clean checkpoint" exit_is 0
+	until_ok 5 "the tree gone" eval '[ -z "$(others)" ]'
+	rm -f "$tmp/img/img"
+	for i in $(grep ' letting a task go \[kill\]$' "$trace" | cut -d' ' -f1); do
+		what="tree --kill: killed at $i/$(wc -l <"$trace") (letting a task go)"
+		start tree || { check "$what: starts" false && continue; }
+		{ CRYO_FAULT=$i:kill "$CRYO" checkpoint --kill -o "$tmp/img/img" "$pid" 2>"$tmp/err"; } 2>/dev/null
+		status=$?
+		check "$what: exit 137" exit_is 137
+		check "$what: the image is whole" valid_image "$tmp/img/img"
+		check "$what: no task of the tree runs on" until_ok 5 "processes left" eval '[ -z "$(others)" ]'
+		rm -f "$tmp/img/img"
+	done
+fi
+
 # --- restart ---------------------------------------------------------------------------
 for prog in pty_queues threads; do
 	[ -x "$CR_BIN/$prog" ] || continue
