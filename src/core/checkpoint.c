@@ -679,10 +679,6 @@ static int freeze(struct ckpt_ctx *ctx)
 }
 
 /*
- * Undoes what freeze() and the dumpers did to the tasks (scratch pages,
- * ptrace), or, when KILL, ends them: SIGKILL takes even a stopped tracee.
- */
-/*
  * --kill, once the image is durable: should cryo die while it kills, the
  * kernel kills the rest (PTRACE_O_EXITKILL), or half the tree would run on.
  */
@@ -701,6 +697,10 @@ static void doom_all(struct ckpt_ctx *ctx)
 	}
 }
 
+/*
+ * Undoes what freeze() and the dumpers did to the tasks (scratch pages,
+ * ptrace), or, when KILL, ends them: SIGKILL takes even a stopped tracee.
+ */
 static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 {
 	/* undoing has no failure to report: a test may only kill cryo here */
@@ -709,7 +709,6 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 		doom_all(ctx);
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct ckpt_task *t = &ctx->tasks[i];
-		long r;
 		int ret;
 
 		if (t->zombie)
@@ -726,10 +725,7 @@ static void thaw(struct ckpt_ctx *ctx, bool kill_them)
 				;
 			t->tracee.seized = false;
 		} else {
-			if (t->scratch &&
-			    !ckpt_task_syscall(t, SYS_munmap, (long)t->scratch,
-					       SCRATCH_PAGES * ctx->page_size, 0, 0, &r))
-				tracee_lifeline_scratch(&t->tracee, 0, 0);
+			drop_scratch(ctx, t);
 			t->scratch = 0;
 			release_threads(t, false);
 		}
@@ -768,9 +764,8 @@ static int write_header(struct ckpt_ctx *ctx)
  * state. */
 static int dump(struct ckpt_ctx *ctx)
 {
-	int ret = 0;
-
 	pid_t root = ctx->opts->pid;
+	int ret = 0;
 
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
 		ret = task_dump_tree(ctx, &ctx->tasks[i]);

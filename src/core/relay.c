@@ -59,14 +59,6 @@ struct relay {
 	struct pty_redraw redraw;
 };
 
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int make_raw(const struct relay *r)
 {
 	struct termios raw = r->saved;

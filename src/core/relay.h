@@ -9,9 +9,6 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 
-/* CLOCK_MONOTONIC, in milliseconds. */
-int64_t now_ms(void);
-
 /*
  * Making the program on a pty draw its screen again: the pty gets one
  * column less, then its real size WS, each change a moment after the last,

@@ -27,4 +27,7 @@ int array_reserve(void *arrayp, size_t *cap, size_t nr, size_t size);
 /* A wait status as a shell gives it: the exit code, or 128+N for death by signal N. */
 int exit_code_of(int status);
 
+/* CLOCK_MONOTONIC, in milliseconds. */
+int64_t now_ms(void);
+
 #endif

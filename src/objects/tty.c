@@ -736,7 +736,7 @@ static uint64_t put(uint8_t *area, uint64_t *at, const void *data, size_t len)
 
 	if (len)
 		memcpy(area + off, data, len);
-	*at += (len + 7) & ~(size_t)7;
+	*at += ALIGN_UP(len, (size_t)8);
 	return off;
 }
 

@@ -11,7 +11,6 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/fault.h"
@@ -19,14 +18,6 @@
 
 #define SEIZE_MAX_SIGNAL_STOPS 64
 #define BATCH_WAIT_MS	       1000 /* a batch waits this long for cryo, then goes home */
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long ptrace_req(int req, pid_t tid, void *addr, void *data)
 {
@@ -183,7 +174,7 @@ static size_t vdso_image_end(const unsigned char *vdso, size_t len)
 
 static size_t lifeline_stride(void)
 {
-	return (arch_lifeline_len + 63) & ~(size_t)63;
+	return ALIGN_UP(arch_lifeline_len, (size_t)64);
 }
 
 /*
@@ -200,7 +191,7 @@ static int find_syscall_ip(struct tracee *t)
 
 	if (ret)
 		return ret;
-	at = (vdso_image_end(vdso, len) + 63) & ~(size_t)63;
+	at = ALIGN_UP(vdso_image_end(vdso, len), (size_t)64);
 	if (at > 64 && at + need <= len) {
 		size_t slot = at + (size_t)t->lifeline_slot * lifeline_stride();
 		bool zero = true;
@@ -484,7 +475,7 @@ static int check_still_in_batch(struct tracee *t, uint64_t code)
  */
 static int run_to_done(struct tracee *t, uint64_t code, uint64_t tail)
 {
-	int64_t deadline = monotonic_ms() + BATCH_WAIT_MS;
+	int64_t deadline = now_ms() + BATCH_WAIT_MS;
 	uint64_t done = 0;
 	int status, err, ret = (int)ptrace_req(PTRACE_CONT, t->tid, NULL, NULL);
 
@@ -501,7 +492,7 @@ static int run_to_done(struct tracee *t, uint64_t code, uint64_t tail)
 			ret = (int)ptrace_req(PTRACE_CONT, t->tid, NULL, NULL);
 		if (!ret)
 			ret = batch_done(t->tid, tail, &done);
-		if (!ret && !done && monotonic_ms() > deadline)
+		if (!ret && !done && now_ms() > deadline)
 			ret = -ETIMEDOUT;
 		if (!ret && !done)
 			sched_yield();

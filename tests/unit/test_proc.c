@@ -100,7 +100,7 @@ static const struct proc_vma *vma_named(const struct proc_vma_list *l, const cha
 	return NULL;
 }
 
-static double now_ms(void)
+static double wall_ms(void)
 {
 	struct timespec ts;
 
@@ -753,9 +753,9 @@ static void test_maps_many(void)
 	if (!check(base != NULL && text != NULL))
 		goto out;
 	for (i = 0; i < 5 && ok; i++) {
-		t0 = now_ms();
+		t0 = wall_ms();
 		ok = !proc_read_maps(getpid(), &l);
-		t0 = now_ms() - t0;
+		t0 = wall_ms() - t0;
 		first_read = i ? first_read : t0;
 		best_read = ok && t0 < best_read ? t0 : best_read;
 		ok = ok && many_vmas_right(&l, base, NR_MANY_VMAS) && vmas_sane(&l);
@@ -766,9 +766,9 @@ static void test_maps_many(void)
 	if (!check_ret(proc_read_small(getpid(), "maps", text, text_size, &len), 0))
 		goto out;
 	for (i = 0; i < 5 && ok; i++) {
-		t0 = now_ms();
+		t0 = wall_ms();
 		ok = !proc_parse_maps(text, len, &l);
-		t0 = now_ms() - t0;
+		t0 = wall_ms() - t0;
 		best_parse = ok && t0 < best_parse ? t0 : best_parse;
 		ok = ok && many_vmas_right(&l, base, NR_MANY_VMAS) &&
 		     l.nr == count_char(text, len, '\n');
