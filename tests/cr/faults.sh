@@ -63,11 +63,12 @@ check() {
 	if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc${why:+: $why}"; fi
 }
 
-# start NAME: the program, in its own session, logging to $log; waits for "ready"
+# start NAME: the program, in its own session, logging to $log; waits for "ready".
+# Not with fd 3, which the loops over fault points read from.
 start() {
 	log=$tmp/log
 	: >"$log"
-	CR_TMPDIR=$tmp setsid "$CR_BIN/$1" >>"$log" 2>&1 </dev/null &
+	CR_TMPDIR=$tmp setsid "$CR_BIN/$1" >>"$log" 2>&1 </dev/null 3<&- &
 	pid=$!
 	until_ok "$TIMEOUT" "$1 ready" grep -q '^ready' "$log"
 }
@@ -113,7 +114,25 @@ one_error() {
 
 valid_image() { "$CRYO" show "$1" >/dev/null 2>&1 || { why="cryo show refuses it" && return 1; }; }
 
-point_name() { sed -n "s/^$1 //p" "$2"; }
+# points TRACE: a line "N SPEC HOW NAME" for each way to fault each point of TRACE:
+# failing it (SPEC N), unless it is marked kill-only, and killing cryo there (SPEC N:kill)
+points() {
+	local i name
+	while read -r i name; do
+		[[ $name == *"[kill]" ]] || echo "$i $i fail $name"
+		echo "$i $i:kill kill $name"
+	done <"$1"
+}
+
+# failed_as_asked WHAT HOW: a failure exits 1 with one error line, a kill 137
+failed_as_asked() {
+	if [ "$2" = fail ]; then
+		check "$1: exit 1" exit_is 1
+		check "$1: one error line" one_error
+	else
+		check "$1: exit 137" exit_is 137
+	fi
+}
 
 # --- checkpoint ------------------------------------------------------------------------
 mkdir -p "$tmp/img"
@@ -132,36 +151,26 @@ for spec in $TESTS; do
 	rm -f "$tmp/img/img"
 	total=$(wc -l <"$trace")
 	echo "# $prog: $total fault points"
-	for ((i = 1; i <= total; i++)); do
-		name=$(point_name "$i" "$trace")
-		for how in fail kill; do
-			[ "$how" = fail ] && [[ $name == *"[kill]" ]] && continue
-			what="$prog: $how at $i/$total ($name)"
-			start "$prog" || { check "$what: starts" false && continue; }
-			cp "/proc/$pid/maps" "$tmp/maps"
-			spec_n=$i
-			[ "$how" = kill ] && spec_n=$i:kill
-			# shellcheck disable=SC2086
-			{ CRYO_FAULT=$spec_n "$CRYO" checkpoint $opts -o "$tmp/img/img" "$pid" 2>"$tmp/err"; } 2>/dev/null
-			status=$?
-			if [ "$how" = fail ] && [ "$status" -eq 0 ]; then
-				# a step cryo can do without (write tracking): a whole image, no error
-				check "$what: worked around, a valid image" valid_image "$tmp/img/img"
-				check "$what: worked around, no error line" test "$(grep -c '^cryo: ' "$tmp/err")" -eq 0
-			elif [ "$how" = fail ]; then
-				check "$what: exit 1" exit_is 1
-				check "$what: one error line" one_error
-				check "$what: no image, no temporary file" no_files
-			else
-				check "$what: exit 137" exit_is 137
-				check "$what: no image, no temporary file" no_files
-			fi
-			# killed during a batch, a task finishes it and waits up to 1 s before it goes home
-			check "$what: untraced, running, maps unchanged" until_ok 3 "intact" intact
-			check "$what: the program finds its state intact" passes
-			rm -rf "$tmp/img" && mkdir -p "$tmp/img"
-		done
-	done
+	while read -r i spec how name <&3; do
+		what="$prog: $how at $i/$total ($name)"
+		start "$prog" || { check "$what: starts" false && continue; }
+		cp "/proc/$pid/maps" "$tmp/maps"
+		# shellcheck disable=SC2086
+		{ CRYO_FAULT=$spec "$CRYO" checkpoint $opts -o "$tmp/img/img" "$pid" 2>"$tmp/err"; } 2>/dev/null
+		status=$?
+		if [ "$how" = fail ] && [ "$status" -eq 0 ]; then
+			# a step cryo can do without (write tracking): a whole image, no error
+			check "$what: worked around, a valid image" valid_image "$tmp/img/img"
+			check "$what: worked around, no error line" test "$(grep -c '^cryo: ' "$tmp/err")" -eq 0
+		else
+			failed_as_asked "$what" "$how"
+			check "$what: no image, no temporary file" no_files
+		fi
+		# killed during a batch, a task finishes it and waits up to 1 s before it goes home
+		check "$what: untraced, running, maps unchanged" until_ok 3 "intact" intact
+		check "$what: the program finds its state intact" passes
+		rm -rf "$tmp/img" && mkdir -p "$tmp/img"
+	done 3< <(points "$trace")
 done
 
 # --- cryo kept from the CPU while a batch waits for it -----------------------------------
@@ -223,33 +232,22 @@ for prog in pty_queues threads; do
 	total=$(wc -l <"$trace")
 	commit=$(grep -m1 -n ' committing$' "$trace" | cut -d: -f1)
 	echo "# $prog restart: $total fault points, the commit at ${commit:-none}"
-	for ((i = 1; i <= total; i++)); do
-		name=$(point_name "$i" "$trace")
-		for how in fail kill; do
-			[ "$how" = fail ] && [[ $name == *"[kill]" ]] && continue
-			what="$prog restart: $how at $i/$total ($name)"
-			spec_n=$i
-			[ "$how" = kill ] && spec_n=$i:kill
-			: >"$log"
-			{ CRYO_FAULT=$spec_n "$CRYO" restart --detach "$tmp/rimg" 2>"$tmp/err"; } 2>/dev/null
-			status=$?
-			if [ -n "$commit" ] && [ "$i" -gt "$commit" ]; then
-				# past the commit point: the whole tree runs on
-				pid=$(sed -n 's/.*root_pid=\([0-9]*\).*/\1/p' <("$CRYO" show "$tmp/rimg" | head -n 3))
-				check "$what: the tree runs on and passes" passes
-			else
-				if [ "$how" = fail ]; then
-					check "$what: exit 1" exit_is 1
-					check "$what: one error line" one_error
-				else
-					check "$what: exit 137" exit_is 137
-				fi
-				check "$what: nothing left" until_ok 5 "processes left" eval '[ -z "$(others)" ]'
-			fi
-			check "$what: the image untouched" test "$(md5sum <"$tmp/rimg")" = "$sum"
-			for p in $(others); do kill -KILL "$p" 2>/dev/null; done
-			wait 2>/dev/null
-		done
-	done
+	while read -r i spec how name <&3; do
+		what="$prog restart: $how at $i/$total ($name)"
+		: >"$log"
+		{ CRYO_FAULT=$spec "$CRYO" restart --detach "$tmp/rimg" 2>"$tmp/err"; } 2>/dev/null
+		status=$?
+		if [ -n "$commit" ] && [ "$i" -gt "$commit" ]; then
+			# past the commit point: the whole tree runs on
+			pid=$(sed -n 's/.*root_pid=\([0-9]*\).*/\1/p' <("$CRYO" show "$tmp/rimg" | head -n 3))
+			check "$what: the tree runs on and passes" passes
+		else
+			failed_as_asked "$what" "$how"
+			check "$what: nothing left" until_ok 5 "processes left" eval '[ -z "$(others)" ]'
+		fi
+		check "$what: the image untouched" test "$(md5sum <"$tmp/rimg")" = "$sum"
+		for p in $(others); do kill -KILL "$p" 2>/dev/null; done
+		wait 2>/dev/null
+	done 3< <(points "$trace")
 done
 echo "1..$n"
